@@ -1,0 +1,95 @@
+"""Test configuration.
+
+The suite runs twice (see the Makefile): on SQLite, then — when ``YGT_TEST_POSTGRES_URL`` is
+set — with ``DATABASE_URL`` pointing at PostgreSQL and ``YGT_DB_PASS=postgresql``, which keeps only
+the tests that touch the database. A test proves something about both databases by running in
+both passes; the ``db_vendor`` fixture tells which one it is on.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def _uses_db(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(item.get_closest_marker("django_db")) or bool(
+        fixtures & {"db", "transactional_db", "live_server", "django_db_reset_sequences", "client",
+                    "admin_client", "django_user_model"}
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("YGT_DB_PASS") != "postgresql":
+        return
+    keep = [item for item in items if _uses_db(item)]
+    dropped = [item for item in items if not _uses_db(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+
+
+@pytest.fixture
+def db_vendor(db: None) -> str:
+    from django.db import connection
+
+    return connection.vendor
+
+
+class MiniCounty:
+    """A small county for tests: 2 townships × 2 villages, one institution per unit, users."""
+
+    def __init__(self) -> None:
+        from tests.factories.accounts import UserFactory
+        from tests.factories.registry import DepartmentFactory, DivisionFactory, InstitutionFactory
+        from yigongti.accounts.models import Role
+        from yigongti.registry.choices import DivisionLevel, InstitutionType
+
+        self.county = DivisionFactory(code="522399", name="云溪县", level=DivisionLevel.COUNTY)
+        self.townships = [
+            DivisionFactory(code=f"5223991{i:02d}", name=f"镇{i}", level=DivisionLevel.TOWNSHIP,
+                            parent=self.county)
+            for i in (1, 2)
+        ]
+        self.villages = {
+            t.code: [
+                DivisionFactory(code=f"{t.code}2{j:02d}", name=f"{t.name}村{j}", level=DivisionLevel.VILLAGE,
+                                parent=t)
+                for j in (1, 2)
+            ]
+            for t in self.townships
+        }
+        self.hospital = InstitutionFactory(code="H0001", name="云溪县人民医院",
+                                           type=InstitutionType.COUNTY_HOSPITAL, division=self.county)
+        self.department = DepartmentFactory(institution=self.hospital, code="NK", name="内科")
+        self.centres = [
+            InstitutionFactory(code=f"T{t.code}", name=f"{t.name}卫生院", type=InstitutionType.TOWNSHIP_CENTRE,
+                               division=t, parent=self.hospital)
+            for t in self.townships
+        ]
+        self.clinics = {
+            v.code: InstitutionFactory(code=f"V{v.code}", name=f"{v.name}卫生室",
+                                       type=InstitutionType.VILLAGE_CLINIC, division=v, parent=centre)
+            for t, centre in zip(self.townships, self.centres, strict=True)
+            for v in self.villages[t.code]
+        }
+        v1, v2 = self.villages[self.townships[0].code]
+        v3 = self.villages[self.townships[1].code][0]
+        self.village_a, self.village_b, self.village_c = v1, v2, v3
+        self.village_doctor = UserFactory(username="cunyi", role=Role.VILLAGE_DOCTOR,
+                                          institution=self.clinics[v1.code], entry_unit=v1, view_unit=v1)
+        self.director = UserFactory(username="yuanzhang", role=Role.TOWNSHIP_DIRECTOR,
+                                    institution=self.centres[0], entry_unit=self.townships[0],
+                                    view_unit=self.townships[0])
+        self.other_director = UserFactory(username="yuanzhang2", role=Role.TOWNSHIP_DIRECTOR,
+                                          institution=self.centres[1], entry_unit=self.townships[1],
+                                          view_unit=self.townships[1])
+        self.commission = UserFactory(username="weijian", role=Role.HEALTH_COMMISSION,
+                                      entry_unit=self.county, view_unit=self.county)
+
+
+@pytest.fixture
+def county(db: None) -> MiniCounty:
+    return MiniCounty()

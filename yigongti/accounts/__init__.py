@@ -1,0 +1,1 @@
+"""accounts — users, roles, org-unit scope, the audit log, login security."""

@@ -1,0 +1,59 @@
+"""``ygt`` — the command line, thin over Django management commands (DESIGN.md "The command line").
+
+``ygt demo``, ``ygt serve``, ``ygt import KIND FILE``, ``ygt registry check`` … each is a management
+command of the app that owns it. A :class:`~yigongti.core.errors.DomainError` or a
+``CommandError`` becomes one line on stderr and exit code 2; an unexpected error one line and
+exit code 1 (the traceback only with ``YGT_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yigongti.settings")
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(USAGE)
+        return 0
+    import django
+    from django.core.management import CommandError, execute_from_command_line
+
+    from yigongti.core.errors import DomainError
+
+    try:
+        django.setup()
+        execute_from_command_line(["ygt", *args])
+    except (DomainError, CommandError) as error:
+        print(f"ygt {args[0]}: {error}", file=sys.stderr)
+        for row_error in getattr(error, "errors", [])[:200]:
+            print(f"  {row_error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
+    except Exception as error:  # noqa: BLE001 - the user gets one line, never a stack trace
+        if os.environ.get("YGT_DEBUG") == "1":
+            traceback.print_exc()
+        print(f"ygt {args[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+USAGE = """ygt — yigongti 县域医共体平台
+
+  ygt demo [--scale small|county] [--seed N] [--no-serve]   build a synthetic county, then serve
+  ygt serve [--host 127.0.0.1] [--port 8000]               web UI + API
+  ygt import divisions|institutions|staff FILE [--dry-run]  CSV or XLSX, all-or-nothing
+  ygt registry check [--format table|json|csv]             三建成 / 三合格 / 三达标 shortfalls
+  ygt migrate                                              create or update the database
+
+Every Django management command is also available: ygt <command> --help."""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

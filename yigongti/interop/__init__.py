@@ -1,0 +1,1 @@
+"""interop — imports (CSV/XLSX with row-level errors), later FHIR and DHIS2."""

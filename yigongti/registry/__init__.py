@@ -1,0 +1,1 @@
+"""registry — the county network: divisions, institutions, alliances, staff, capacities, standards."""

@@ -1,0 +1,1 @@
+"""web — the UI shell: layout, login, home page per role, language switch."""
