@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from yigongti.core.errors import DomainError
 
-from . import audit
+from yigongti.core import audit
 from .errors import AccountLocked, InvalidCredentials
-from .models import ApiToken, AuditAction, AuditOutcome, User
+from yigongti.core.models import AuditAction, AuditOutcome
+
+from .models import ApiToken, User
 
 
 def _minutes_left(user: User) -> int:

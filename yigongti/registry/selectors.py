@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from yigongti.accounts import audit
-from yigongti.accounts.scope import get_visible, scope_path, visible
+from yigongti.core import audit
+from yigongti.core.scope import get_visible, scope_path, visible
 from yigongti.core.clock import today
 from yigongti.core.errors import NotFound
 from yigongti.core.tree import subtree_q
