@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exit_:
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
-    except Exception as error:  # noqa: BLE001 - the user gets one line, never a stack trace
+    except Exception as error:
         if os.environ.get("YGT_DEBUG") == "1":
             traceback.print_exc()
         print(f"ygt {args[0]}: {type(error).__name__}: {error}", file=sys.stderr)

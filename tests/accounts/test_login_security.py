@@ -12,8 +12,8 @@ from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
 from yigongti.accounts.errors import AccountLocked, InvalidCredentials
 from yigongti.accounts.models import User
-from yigongti.core.models import AuditAction, AuditEntry, AuditOutcome
 from yigongti.accounts.services import user_authenticate
+from yigongti.core.models import AuditAction, AuditEntry, AuditOutcome
 
 
 def test_passwords_are_hashed_with_argon2(county: MiniCounty) -> None:

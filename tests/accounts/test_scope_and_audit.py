@@ -8,9 +8,9 @@ from django.db import DatabaseError, connection, transaction
 from tests.conftest import MiniCounty
 from tests.factories.registry import StaffMemberFactory
 from yigongti.core import audit
+from yigongti.core.errors import NotFound
 from yigongti.core.models import AuditEntry
 from yigongti.core.scope import covers, get_visible, visible
-from yigongti.core.errors import NotFound
 from yigongti.registry.models import Institution, StaffMember
 
 

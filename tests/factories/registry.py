@@ -9,9 +9,14 @@ import factory
 
 from yigongti.core.ids import resident_id_check_char
 from yigongti.core.tree import join
-from yigongti.registry.choices import DivisionLevel, InstitutionType, QualificationKind, TIER_OF_TYPE
+from yigongti.registry.choices import TIER_OF_TYPE, DivisionLevel, InstitutionType, QualificationKind
 from yigongti.registry.models import (
-    Capacity, Department, Division, Institution, Qualification, StaffMember,
+    Capacity,
+    Department,
+    Division,
+    Institution,
+    Qualification,
+    StaffMember,
 )
 
 START = dt.date(2020, 1, 1)

@@ -12,12 +12,11 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from yigongti.core.errors import DomainError
-
 from yigongti.core import audit
-from .errors import AccountLocked, InvalidCredentials
+from yigongti.core.errors import DomainError
 from yigongti.core.models import AuditAction, AuditOutcome
 
+from .errors import AccountLocked, InvalidCredentials
 from .models import ApiToken, User
 
 

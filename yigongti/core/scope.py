@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from .errors import NotFound
@@ -45,7 +46,7 @@ def get_visible(user: Any, queryset: models.QuerySet[M], *, mode: Mode = "view",
     """One row inside scope, or :class:`NotFound` — whether it is absent or outside scope."""
     try:
         return visible(user, queryset, mode=mode, path_field=path_field).get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:
         raise NotFound() from exc
 
 
