@@ -22,7 +22,7 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("YGT_DATA_DIR", "var")).resolve()
 ENV = os.environ.get("YGT_ENV", "development")
 
-_DEFAULT_SECRET = "insecure-development-key-change-me"  # noqa: S105 - refused in production below
+_DEFAULT_SECRET = "insecure-development-key-change-me"
 SECRET_KEY = os.environ.get("YGT_SECRET_KEY", _DEFAULT_SECRET)
 if ENV == "production" and SECRET_KEY == _DEFAULT_SECRET:
     raise ImproperlyConfigured("YGT_SECRET_KEY must be set in production (YGT_ENV=production).")

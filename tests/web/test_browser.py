@@ -1,0 +1,128 @@
+"""What a township director does in a real browser: sign in, open the tree, expand with htmx, switch
+to English. Drives Debian's Chromium through Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+
+from tests.conftest import MiniCounty
+from tests.factories.accounts import PASSWORD
+from tests.web.conftest import StaffedCounty
+
+# Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+AUDIT_TRIGGERS = importlib.import_module("yigongti.core.migrations.0002_audit_append_only")
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+@pytest.fixture
+def browser_county(transactional_db: None) -> Iterator[StaffedCounty]:
+    """The staffed MiniCounty, committed so that the live server's thread sees it.
+
+    A transactional test ends with a flush. PostgreSQL flushes with TRUNCATE, which the audit log's
+    append-only row trigger lets through; SQLite flushes with DELETE, which its trigger refuses. So on
+    SQLite the audit rows of this test are cleared here, with the triggers lifted for that statement
+    only and put back at once (the flush then finds the table empty and fires nothing).
+    """
+    yield StaffedCounty(MiniCounty())
+    if connection.vendor == "sqlite":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_update")
+            cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
+            cursor.execute("DELETE FROM core_auditentry")
+            for sql in AUDIT_TRIGGERS.SQLITE:
+                cursor.execute(sql)
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+            context.set_default_timeout(15_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def test_director_expands_the_tree_and_switches_to_english(live_server: object, browser_county: StaffedCounty,
+                                                           page: object) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    c = browser_county.c
+    base = str(live_server.url)  # type: ignore[attr-defined]
+    tree_url = f"{base}/registry/"
+
+    # Not signed in: the tree sends us to the login form, which brings us back afterwards.
+    page.goto(tree_url)
+    expect(page).to_have_url(f"{base}/login/?next=/registry/")
+    page.fill("#id_username", "yuanzhang")
+    page.fill("#id_password", PASSWORD)
+    page.click("form[action='/login/'] button[type=submit]")
+    expect(page).to_have_url(tree_url)
+    expect(page.locator("h1")).to_have_text("机构树")
+    expect(page.locator("header .who")).to_contain_text("卫生院院长")
+
+    # The director's tree opens at their township: its centre and its villages, not yet their clinics.
+    township = page.locator(f"#node-{c.townships[0].code}")
+    expect(township.locator("> summary")).to_contain_text("机构 3 · 下级区划 2")
+    expect(township).to_contain_text(c.centres[0].name)
+    village = page.locator(f"#node-{c.village_a.code}")
+    expect(village.locator("> summary")).to_contain_text("机构 1 · 下级区划 0")
+    clinic = village.locator(".inst a", has_text=browser_county.clinic_a.name)
+    expect(clinic).to_have_count(0)
+
+    # Expanding a village row fetches its contents with htmx: the page itself does not change.
+    village.locator("> summary").click()
+    expect(clinic).to_be_visible()
+    expect(page).to_have_url(tree_url)
+    content = page.content()
+    for other in (c.townships[1], *c.villages[c.townships[1].code]):
+        assert other.name not in content, other.name
+    assert browser_county.clinic_c.name not in content
+
+    # Collapsing and reopening does not fetch twice (hx-trigger "toggle once").
+    village.locator("> summary").click()
+    expect(clinic).to_be_hidden()
+    village.locator("> summary").click()
+    expect(clinic).to_have_count(1)
+
+    # Switch to English: the same page, every label translated.
+    page.click("form.lang button[value=en]")
+    expect(page).to_have_url(tree_url)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Org tree")
+    expect(page.locator("nav.nav")).to_contain_text("Standards check")
+    expect(page.locator("header .who")).to_contain_text("Township health centre director")
+    page.locator(f"#node-{c.village_b.code} > summary").click()
+    expect(page.locator(f"#node-{c.village_b.code} .inst")).to_contain_text("Village clinic")
+    expect(page.locator(f"#node-{c.village_b.code} .inst a")).to_have_text(browser_county.clinic_b.name)
+    page.locator(f"#node-{c.village_a.code} > summary").click()
+    expect(page.locator(f"#node-{c.village_a.code} .inst a")).to_be_visible()
+
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(RESULTS / "tree.png"), full_page=True)
+
+    # Following a clinic from the tree opens its page with its staff.
+    page.locator(f"#node-{c.village_a.code} .inst a").click()
+    expect(page.locator("h1")).to_have_text(browser_county.clinic_a.name)
+    expect(page.locator("main")).to_contain_text("李村医")
+    expect(page.locator("main")).to_contain_text("Staff on duty")
