@@ -1,5 +1,26 @@
-"""The JSON API under /api/v1/ — mounts every app's router. OpenAPI at /api/v1/openapi.json."""
+"""The JSON API under /api/v1/ — mounts every app's router. OpenAPI at /api/v1/openapi.json.
+
+Every route authenticates (API token or browser session, :data:`yigongti.accounts.api.API_AUTH`)
+and every error is problem details (:mod:`yigongti.core.api`). A later app adds its router here.
+"""
 
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="yigongti API", version="1", urls_namespace="api")
+from yigongti.accounts.api import API_AUTH
+from yigongti.accounts.api import router as accounts_router
+from yigongti.core.api import install_problem_handlers
+from yigongti.registry.api import router as registry_router
+
+api = NinjaAPI(
+    title="yigongti API",
+    version="1",
+    description="县域医共体平台 JSON API. Authenticate with `Authorization: Bearer ygt_…` "
+                "(`ygt token create`) or a browser session. Errors are `application/problem+json`; "
+                "`detail` follows `Accept-Language` (zh-hans by default, en).",
+    urls_namespace="api",
+    auth=API_AUTH,
+)
+install_problem_handlers(api)
+
+api.add_router("/registry/", registry_router)
+api.add_router("/accounts/", accounts_router)

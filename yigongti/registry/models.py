@@ -214,3 +214,48 @@ class Capacity(models.Model):
         verbose_name = _("服务能力")
         verbose_name_plural = _("服务能力")
         constraints = [models.UniqueConstraint(fields=["institution", "kind"], name="capacity_kind_unique")]
+
+
+# ---------------------------------------------------------------- standards (三建成 / 三合格 / 三达标)
+
+
+class StandardCategory(models.TextChoices):
+    BUILD = "build", _("三建成")
+    QUALIFY = "qualify", _("三合格")
+    STAFF = "staff", _("三达标")
+
+
+class StandardCheck(models.TextChoices):
+    """The kinds of check a rule can run — code; which rules exist and their parameters are data."""
+
+    DIVISION_HAS_INSTITUTION = "division_has_institution", _("区划内有机构")
+    INSTITUTION_HAS_CAPACITIES = "institution_has_capacities", _("机构具备设施设备")
+    DEPARTMENT_HAS_QUALIFIED_STAFF = "department_has_qualified_staff", _("科室有合格人员")
+    INSTITUTION_HAS_QUALIFIED_STAFF = "institution_has_qualified_staff", _("机构有合格人员")
+
+
+class StandardRule(models.Model):
+    """达标规则 — one rule of 三建成 / 三合格 / 三达标, loaded from ``registry/fixtures/standards.yaml``.
+
+    ``kind`` names the check (code, :mod:`yigongti.registry.standards`); ``params`` says what it
+    checks (types, rooms, qualifications, minimum counts); ``source`` cites the norm. A rule applies
+    on the dates from ``effective_from`` (inclusive) to ``effective_to`` (exclusive, ``None`` = open).
+    """
+
+    code = models.CharField(_("规则代码"), max_length=64, unique=True)
+    category = models.CharField(_("类别"), max_length=16, choices=StandardCategory.choices)
+    name = models.CharField(_("名称"), max_length=200)
+    name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
+    kind = models.CharField(_("检查方式"), max_length=64, choices=StandardCheck.choices)
+    params = models.JSONField(_("参数"), default=dict, blank=True)
+    source = models.TextField(_("依据"))
+    effective_from = models.DateField(_("生效日期"))
+    effective_to = models.DateField(_("失效日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("达标规则")
+        verbose_name_plural = _("达标规则")
+        ordering = ["category", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
