@@ -8,7 +8,9 @@ both passes; the ``db_vendor`` fixture tells which one it is on.
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -35,6 +37,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _reset_language() -> Iterator[None]:
+    """A request in English must not leave English active for the next test of the process."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _audit_flushable_on_sqlite(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let a transactional test's final flush empty the append-only audit table on SQLite.
+
+    PostgreSQL flushes with TRUNCATE, which the row trigger lets through; SQLite flushes with
+    DELETE, which its trigger refuses. So after such a test the audit rows are cleared with the
+    triggers lifted for that statement only and put back at once; the flush then finds the table
+    empty. Ordinary tests roll back and need none of this.
+    """
+    if not {"transactional_db", "live_server"} & set(request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    from django.db import connection, transaction
+
+    if connection.vendor != "sqlite":
+        return
+    triggers = importlib.import_module("yigongti.core.migrations.0002_audit_append_only")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_update")
+        cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
+        cursor.execute("DELETE FROM core_auditentry")
+        for sql in triggers.SQLITE:
+            cursor.execute(sql)
 
 
 @pytest.fixture

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import translation
 
 from tests.conftest import MiniCounty
 from yigongti.accounts.models import User
@@ -27,13 +25,6 @@ class TokenClient:
 
     def get(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         return self.client.get(API + path, data, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _default_language() -> Iterator[None]:
-    """LocaleMiddleware leaves the request's language active in the thread: restore the default."""
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture

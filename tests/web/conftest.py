@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import LazySettings
 from django.test import Client
 
 from tests.conftest import MiniCounty
@@ -60,9 +59,3 @@ def staffed(county: MiniCounty) -> StaffedCounty:
 def login(client: Client, username: str) -> Client:
     assert client.login(username=username, password=PASSWORD)
     return client
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: LazySettings) -> None:
-    """Argon2 is tested in tests/accounts; here it would only slow every login and user down."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -3,51 +3,33 @@ to English. Drives Debian's Chromium through Playwright (never a downloaded brow
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
 
 from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
 from tests.web.conftest import StaffedCounty
-
-# Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-AUDIT_TRIGGERS = importlib.import_module("yigongti.core.migrations.0002_audit_append_only")
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
 @pytest.fixture
-def browser_county(transactional_db: None) -> Iterator[StaffedCounty]:
-    """The staffed MiniCounty, committed so that the live server's thread sees it.
-
-    A transactional test ends with a flush. PostgreSQL flushes with TRUNCATE, which the audit log's
-    append-only row trigger lets through; SQLite flushes with DELETE, which its trigger refuses. So on
-    SQLite the audit rows of this test are cleared here, with the triggers lifted for that statement
-    only and put back at once (the flush then finds the table empty and fires nothing).
-    """
-    yield StaffedCounty(MiniCounty())
-    if connection.vendor == "sqlite":
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_update")
-            cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
-            cursor.execute("DELETE FROM core_auditentry")
-            for sql in AUDIT_TRIGGERS.SQLITE:
-                cursor.execute(sql)
+def browser_county(transactional_db: None) -> StaffedCounty:
+    """The staffed MiniCounty, committed so that the live server's thread sees it."""
+    return StaffedCounty(MiniCounty())
 
 
 @pytest.fixture
-def page() -> Iterator[object]:
+def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): apt-get install chromium")
     from playwright.sync_api import sync_playwright

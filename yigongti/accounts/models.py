@@ -26,7 +26,7 @@ class User(AbstractUser):
     """用户 — a person who signs in, bound to a data-entry and a data-view org unit.
 
     A unit includes its subtree. Person-level rows reach a user only through
-    :func:`yigongti.accounts.scope.visible`.
+    :func:`yigongti.core.scope.visible`.
     """
 
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
@@ -73,4 +73,3 @@ class ApiToken(models.Model):
     @staticmethod
     def hash_key(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
-from yigongti.core.models import AuditAction, AuditEntry, AuditOutcome  # noqa: E402,F401  (temporary alias)

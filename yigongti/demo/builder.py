@@ -17,9 +17,10 @@ from django.core.management import call_command
 from django.db import DatabaseError, connections, models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from yigongti.accounts import audit
-from yigongti.accounts.models import AuditAction, User
+from yigongti.accounts.models import User
+from yigongti.core import audit
 from yigongti.core.errors import DomainError
+from yigongti.core.models import AuditAction
 from yigongti.registry.models import (
     AllianceMembership,
     Capacity,

@@ -31,13 +31,23 @@ def current(queryset: QuerySet[Any], on: dt.date | None = None) -> QuerySet[Any]
 
 
 def division_root_for(user: Any) -> Division | None:
-    """The top division a user may see (their data-view unit; the county root for superusers)."""
+    """The top division a user may see: their data-view unit.
+
+    A superuser sees the whole tree; their root is the first division that is more than a link in a
+    chain (province → prefecture → our one county), so they land on the county, not on 贵州省.
+    """
     path = scope_path(user, "view")
     if path is None:
         return None
-    if path == "":
-        return Division.objects.filter(parent__isnull=True).order_by("code").first()
-    return Division.objects.filter(path=path).first()
+    if path != "":
+        return Division.objects.filter(path=path).first()
+    root = Division.objects.filter(parent__isnull=True).order_by("code").first()
+    while root is not None and not root.institutions.exists():
+        children = list(Division.objects.filter(parent=root)[:2])
+        if len(children) != 1:
+            break
+        root = children[0]
+    return root
 
 
 def division_children(*, user: Any, code: str) -> QuerySet[Division]:
