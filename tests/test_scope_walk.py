@@ -1,0 +1,85 @@
+"""Walk every route as a user of another unit: each parameterised page and endpoint answers 404.
+
+New routes join the walk by themselves (URL resolver and OpenAPI document), so a route that
+forgets to scope its reads fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.conftest import MiniCounty
+from tests.factories.accounts import PASSWORD
+from tests.factories.registry import StaffMemberFactory
+from yigongti.accounts.services import token_create
+
+# Routes that take no scoped object, or belong to Django's own admin/i18n.
+SKIP_PREFIXES = ("admin/", "api/", "i18n/")
+
+
+def _web_patterns(resolvers: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[str]:
+    for entry in resolvers:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _web_patterns(entry.url_patterns, route)
+        elif "<" in route and not route.startswith(SKIP_PREFIXES):
+            yield route
+
+
+def _fill(route: str, values: dict[str, str]) -> str:
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route)
+
+
+@pytest.fixture
+def other_village(county: MiniCounty) -> dict[str, str]:
+    """Codes of things in village B, which the village doctor of village A must never see."""
+    clinic_b = county.clinics[county.village_b.code]
+    member = StaffMemberFactory(institution=clinic_b)
+    return {"division": county.village_b.code, "institution": clinic_b.code, "staff": str(member.pk),
+            "name": clinic_b.name}
+
+
+def test_every_web_route_hides_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
+    routes = sorted(set(_web_patterns(get_resolver().url_patterns)))
+    assert routes, "no parameterised web route found"
+    client = Client()
+    assert client.login(username="cunyi", password=PASSWORD)
+    for route in routes:
+        for key in ("division", "institution", "staff"):
+            value = other_village[key]
+            url = _fill(route, {"code": value, "pk": value})
+            response = client.get(url)
+            assert response.status_code == 404, (url, response.status_code)
+            assert other_village["name"] not in response.content.decode()
+
+
+def test_every_api_route_hides_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=county.village_doctor, name='walk')}")
+    spec = json.loads(client.get("/api/v1/openapi.json").content)
+    templated = [path for path, ops in spec["paths"].items() if "{" in path and "get" in ops]
+    assert templated, "no parameterised API route found"
+    for path in templated:
+        for key in ("division", "institution", "staff"):
+            value = other_village[key]
+            url = re.sub(r"\{\w+\}", value, path)
+            response = client.get(url)
+            assert response.status_code == 404, (url, response.status_code)
+            assert response["Content-Type"].startswith("application/problem+json")
+    # Lists never show it either.
+    for path in [p for p, ops in spec["paths"].items() if "{" not in p and "get" in ops]:
+        body = client.get(path).content.decode()
+        assert other_village["name"] not in body, path
+
+
+def test_pages_open_in_chinese_whatever_the_browser_asks(county: MiniCounty) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    response = client.get("/login/")
+    assert response.headers["Content-Language"] == "zh-hans"
+    client.cookies["django_language"] = "en"
+    assert client.get("/login/").headers["Content-Language"] == "en"
