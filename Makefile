@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,spark]"
 	touch $(STAMP) $@
 
 ## make demo — install, build the synthetic county into SQLite, serve http://127.0.0.1:8000

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "yigongti.core",
     "yigongti.registry",
     "yigongti.accounts",
+    "yigongti.residents",
     "yigongti.interop",
     "yigongti.demo",
     "yigongti.web",
