@@ -10,6 +10,7 @@ from yigongti.accounts.api import API_AUTH
 from yigongti.accounts.api import router as accounts_router
 from yigongti.core.api import install_problem_handlers
 from yigongti.registry.api import router as registry_router
+from yigongti.residents.api import router as residents_router
 
 api = NinjaAPI(
     title="yigongti API",
@@ -24,3 +25,4 @@ install_problem_handlers(api)
 
 api.add_router("/registry/", registry_router)
 api.add_router("/accounts/", accounts_router)
+api.add_router("/residents", residents_router)

@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("registry/", include("yigongti.registry.urls")),
+    path("residents/", include("yigongti.residents.urls")),
     path("", include("yigongti.web.urls")),
 ]

@@ -27,7 +27,8 @@ def resident_id_problem(value: str) -> str | None:
     value = (value or "").strip().upper()
     if len(value) != 18:
         return _("身份证号应为 18 位，实为 %(n)s 位") % {"n": len(value)}
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    # isascii(): str.isdigit() also accepts full-width and other scripts' digits.
+    if not value.isascii() or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
         return _("身份证号只能包含数字，最后一位可为 X")
     try:
         born = resident_id_birth_date(value)

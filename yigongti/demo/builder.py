@@ -30,8 +30,9 @@ from yigongti.registry.models import (
     Qualification,
     StaffMember,
 )
+from yigongti.residents.models import Household, Resident
 
-from . import accounts, names, registry
+from . import accounts, names, registry, residents
 from .codes import COUNTY_CODE
 from .context import DEFAULT_SEED, BuildContext
 
@@ -40,12 +41,14 @@ Module = Callable[[BuildContext], None]
 MODULES: list[tuple[str, Module]] = [
     ("registry", registry.build),
     ("accounts", accounts.build),
+    ("residents", residents.build),
 ]
-MODULE_LABELS = {"registry": _("区划、机构与人员"), "accounts": _("用户与角色")}
+MODULE_LABELS = {"registry": _("区划、机构与人员"), "accounts": _("用户与角色"), "residents": _("居民健康档案")}
 
 # Tables whose row counts ``ygt demo`` prints (later modules append theirs).
 COUNTED_MODELS: list[type[models.Model]] = [
     Division, Institution, AllianceMembership, Department, StaffMember, Qualification, Capacity, User,
+    Household, Resident,
 ]
 
 

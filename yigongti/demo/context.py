@@ -28,13 +28,14 @@ class Scale:
     tcm_beds: int
     mch_beds: int
     staff_factor: float  # county-level staff relative to the small county
+    residents_per_village: int = 140  # ±30 % per village (small ≈ 20,000; county ≈ 1,000,000)
 
 
 SCALES: dict[str, Scale] = {
     "small": Scale("small", townships=17, villages=143, communities=5, hospital_beds=1000, tcm_beds=300,
                    mch_beds=120, staff_factor=1.0),
     "county": Scale("county", townships=25, villages=300, communities=8, hospital_beds=1500, tcm_beds=450,
-                    mch_beds=200, staff_factor=1.5),
+                    mch_beds=200, staff_factor=1.5, residents_per_village=3333),
 }
 
 

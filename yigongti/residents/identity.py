@@ -31,7 +31,7 @@ def name_pinyin(name: str) -> str:
     name = name_clean(name)
     if not name:
         return ""
-    syllables = lazy_pinyin(name, style=Style.NORMAL, errors=lambda s: [s.lower()])
+    syllables = lazy_pinyin(name, style=Style.NORMAL, errors=lambda s: s.lower())
     if name[0] in _SURNAME_READINGS:
         syllables[0] = _SURNAME_READINGS[name[0]]
     return " ".join(syllables)
@@ -43,7 +43,7 @@ def id_upgrade(value: str) -> str:
     Other values come back upper-cased and stripped, unchanged.
     """
     value = (value or "").strip().upper()
-    if len(value) == 15 and value.isdigit():
+    if len(value) == 15 and value.isascii() and value.isdigit():
         first17 = value[:6] + "19" + value[6:]
         return first17 + resident_id_check_char(first17)
     return value

@@ -19,6 +19,7 @@ from yigongti.accounts.models import Role
 from yigongti.registry import selectors
 from yigongti.registry.choices import InstitutionType, QualificationKind, Tier
 from yigongti.registry.views import findings_for_page
+from yigongti.residents import selectors as resident_selectors
 
 from .forms import LoginForm
 
@@ -66,6 +67,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "findings": findings,
         "finding_groups": selectors.findings_by_category(findings),
         "rules_missing": rules_missing,
+        "n_residents": resident_selectors.resident_search(user=user).count(),
+        "n_review": resident_selectors.review_queue(user=user).count(),
     }
     if kind == "village":
         clinic = selectors.user_institution(user=user)

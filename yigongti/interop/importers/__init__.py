@@ -11,12 +11,14 @@ from yigongti.core.errors import DomainError
 from .base import Importer, ImportResult
 from .divisions import DivisionImporter
 from .institutions import InstitutionImporter
+from .residents import ResidentImporter
 from .staff import StaffImporter
 
 IMPORTERS: dict[str, type[Importer[Any]]] = {
     DivisionImporter.kind: DivisionImporter,
     InstitutionImporter.kind: InstitutionImporter,
     StaffImporter.kind: StaffImporter,
+    ResidentImporter.kind: ResidentImporter,
 }
 
 
