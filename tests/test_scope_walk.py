@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
 from tests.factories.registry import StaffMemberFactory
+from tests.factories.residents import ResidentFactory
 from yigongti.accounts.services import token_create
 
 # Routes that take no scoped object, or belong to Django's own admin/i18n.
@@ -41,8 +42,9 @@ def other_village(county: MiniCounty) -> dict[str, str]:
     """Codes of things in village B, which the village doctor of village A must never see."""
     clinic_b = county.clinics[county.village_b.code]
     member = StaffMemberFactory(institution=clinic_b)
+    resident = ResidentFactory(village=county.village_b)
     return {"division": county.village_b.code, "institution": clinic_b.code, "staff": str(member.pk),
-            "name": clinic_b.name}
+            "resident": resident.record_no, "name": clinic_b.name, "resident_name": resident.name}
 
 
 def test_every_web_route_hides_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
@@ -51,12 +53,13 @@ def test_every_web_route_hides_another_village(county: MiniCounty, other_village
     client = Client()
     assert client.login(username="cunyi", password=PASSWORD)
     for route in routes:
-        for key in ("division", "institution", "staff"):
+        for key in ("division", "institution", "staff", "resident"):
             value = other_village[key]
             url = _fill(route, {"code": value, "pk": value})
             response = client.get(url)
             assert response.status_code == 404, (url, response.status_code)
-            assert other_village["name"] not in response.content.decode()
+            body = response.content.decode()
+            assert other_village["name"] not in body and other_village["resident_name"] not in body
 
 
 def test_every_api_route_hides_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
@@ -65,7 +68,7 @@ def test_every_api_route_hides_another_village(county: MiniCounty, other_village
     templated = [path for path, ops in spec["paths"].items() if "{" in path and "get" in ops]
     assert templated, "no parameterised API route found"
     for path in templated:
-        for key in ("division", "institution", "staff"):
+        for key in ("division", "institution", "staff", "resident"):
             value = other_village[key]
             url = re.sub(r"\{\w+\}", value, path)
             response = client.get(url)
@@ -74,7 +77,7 @@ def test_every_api_route_hides_another_village(county: MiniCounty, other_village
     # Lists never show it either.
     for path in [p for p, ops in spec["paths"].items() if "{" not in p and "get" in ops]:
         body = client.get(path).content.decode()
-        assert other_village["name"] not in body, path
+        assert other_village["name"] not in body and other_village["resident_name"] not in body, path
 
 
 def test_pages_open_in_chinese_whatever_the_browser_asks(county: MiniCounty) -> None:
