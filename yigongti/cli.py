@@ -48,8 +48,12 @@ USAGE = """ygt — yigongti 县域医共体平台
 
   ygt demo [--scale small|county] [--seed N] [--no-serve]   build a synthetic county, then serve
   ygt serve [--host 127.0.0.1] [--port 8000]               web UI + API
-  ygt import divisions|institutions|staff FILE [--dry-run]  CSV or XLSX, all-or-nothing
+  ygt import divisions|institutions|staff|residents FILE [--dry-run]   CSV or XLSX, all-or-nothing
   ygt registry check [--format table|json|csv]             三建成 / 三合格 / 三达标 shortfalls
+  ygt rules load                                           load the rule fixtures
+  ygt dedupe [--input FILE.csv] [--format csv|json|table]  duplicate residents, or inside any CSV
+  ygt link --input FILE.csv [--format csv|json|table]      link an outside list to the residents
+  ygt token create --user NAME --name LABEL                an API token
   ygt migrate                                              create or update the database
 
 Every Django management command is also available: ygt <command> --help."""
