@@ -100,6 +100,7 @@ class Command(BaseCommand):
             for label, n in result.counts.items():
                 counts.add_row(label, f"{n:,}")
             console.print(counts)
+            self._dedupe(console)
 
         logins = Table(title=_("演示账号"), show_header=True)
         for column in (_("用户名"), _("密码"), _("角色"), _("单位")):
@@ -113,6 +114,14 @@ class Command(BaseCommand):
         console.print(_("地址：http://%(host)s:%(port)s/") % {"host": host, "port": port})
         if not options["no_serve"]:
             call_command("serve", host=host, port=port, stdout=self.stdout, stderr=self.stderr)
+
+    def _dedupe(self, console: Console) -> None:
+        """Run the master patient index once, so that the review queue holds the planted duplicates."""
+        buffer = io.StringIO()
+        call_command("dedupe", stdout=buffer)
+        for line in buffer.getvalue().splitlines():
+            if line.strip():
+                console.print(line)
 
     def _rules_load(self, console: Console) -> None:
         """``ygt rules load`` when that command exists; its summary lines only."""
