@@ -3,45 +3,20 @@ to English. Drives Debian's Chromium through Playwright (never a downloaded brow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
-from tests.web.conftest import StaffedCounty
+from tests.web.conftest import RESULTS, StaffedCounty
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
 @pytest.fixture
 def browser_county(transactional_db: None) -> StaffedCounty:
     """The staffed MiniCounty, committed so that the live server's thread sees it."""
     return StaffedCounty(MiniCounty())
-
-
-@pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            browser.close()
 
 
 def test_director_expands_the_tree_and_switches_to_english(live_server: object, browser_county: StaffedCounty,

@@ -5,14 +5,13 @@ Drives Debian's Chromium through Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
 from tests.factories.registry import valid_resident_id
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS
+from tests.web.conftest import RESULTS
 from yigongti.residents import services
 from yigongti.residents.choices import PairStatus, RecordStatus
 from yigongti.residents.models import DedupeRun, MatchPair, Resident
@@ -50,24 +49,6 @@ class PlantedPair:
 @pytest.fixture
 def planted(transactional_db: None) -> PlantedPair:
     return PlantedPair()
-
-
-@pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            browser.close()
 
 
 def test_village_doctor_registers_meets_a_duplicate_and_merges_a_pair(live_server: object, planted: PlantedPair,
