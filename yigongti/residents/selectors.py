@@ -16,7 +16,7 @@ from yigongti.core.scope import covers, get_visible, visible
 from yigongti.core.tree import subtree_q
 from yigongti.registry.models import Division
 
-from .choices import PairStatus, RecordStatus
+from .choices import PairStatus, RecordStatus, Relation
 from .identity import id_upgrade, name_clean, name_pinyin
 from .models import MatchPair, Resident, ResidentMerge, ResidentTransfer
 
@@ -170,3 +170,12 @@ def resident_history(*, user: Any, resident: Resident) -> dict[str, list[Any]]:
     merges = list(ResidentMerge.objects.filter(Q(survivor=resident) | Q(merged=resident))
                   .select_related("survivor", "merged", "by", "undone_by").order_by("at", "pk"))
     return {"transfers": transfers, "merges": merges}
+
+
+def household_members(*, user: Any, resident: Resident) -> list[Resident]:
+    """The live members of the resident's household that the caller may see (head, spouse, then by age)."""
+    if resident.household_id is None:
+        return []
+    members = visible(user, _base().filter(household_id=resident.household_id).exclude(status=RecordStatus.MERGED))
+    order: dict[str, int] = {Relation.HEAD: 0, Relation.SPOUSE: 1}
+    return sorted(members, key=lambda m: (order.get(m.relation_to_head, 2), m.birth_date, m.pk))

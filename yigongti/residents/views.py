@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from yigongti.core.errors import DomainError, NotFound
-from yigongti.core.scope import covers, scope_path, visible
+from yigongti.core.scope import covers, scope_path
 
 from . import selectors, services
-from .choices import RecordStatus, Relation
+from .choices import Relation
 from .errors import DuplicateResident
 from .forms import PairDecisionForm, ResidentForm, SearchForm, TransferForm
 from .models import MatchPair, Resident
@@ -112,21 +112,9 @@ def resident_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "residents/detail.html", {
         "resident": resident,
         "history": history,
-        "members": _household_members(request.user, resident),
+        "members": selectors.household_members(user=request.user, resident=resident),
         "can_enter": covers(request.user, resident.path, mode="entry"),
     })
-
-
-def _household_members(user: Any, resident: Resident) -> list[Resident]:
-    """The live members of the resident's household that the caller may see (head first).
-
-    TODO(lead): belongs in ``selectors`` (``household_members``) — not in the contract of issue 4.
-    """
-    if resident.household is None:
-        return []
-    members = visible(user, resident.household.members.exclude(status=RecordStatus.MERGED))
-    order: dict[str, int] = {Relation.HEAD: 0, Relation.SPOUSE: 1}
-    return sorted(members, key=lambda m: (order.get(m.relation_to_head, 2), m.birth_date, m.pk))
 
 
 @require_http_methods(["GET", "POST"])
