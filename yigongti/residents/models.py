@@ -155,7 +155,9 @@ class ResidentMerge(models.Model):
     survivor = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="merges_absorbed")
     merged = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="merges_folded")
     reason = models.CharField(_("原因"), max_length=200, blank=True)
-    moved = models.JSONField(default=dict)  # {"app_label.model.field": [pk, …]}
+    # {"rows": {"app_label.model.field": [pk, …]}, "merged_previous": {status, status_date},
+    #  "filled": {survivor field: its value before the merge}, "pairs": [MatchPair ids closed]}
+    moved = models.JSONField(default=dict)
     at = models.DateTimeField(auto_now_add=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     undone_at = models.DateTimeField(null=True, blank=True)
