@@ -22,3 +22,13 @@ def test_layers_contract_names_every_domain_app_of_design() -> None:
     for app in ("registry", "accounts", "residents", "care", "programmes", "referrals", "insurance",
                 "medicines", "surveillance", "aggregate", "analytics", "targets", "reports"):
         assert f"yigongti.{app}" in text, app
+
+
+def test_models_and_migrations_agree() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)  # exits non-zero when a model drifted
+    assert "No changes detected" in out.getvalue()
