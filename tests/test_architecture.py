@@ -24,7 +24,7 @@ def test_layers_contract_names_every_domain_app_of_design() -> None:
         assert f"yigongti.{app}" in text, app
 
 
-def test_models_and_migrations_agree() -> None:
+def test_models_and_migrations_agree(db: None) -> None:
     from io import StringIO
 
     from django.core.management import call_command
