@@ -6,6 +6,7 @@ forgets to scope its reads fails here.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -16,9 +17,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
+from tests.factories.programmes import enrol, load_programmes
 from tests.factories.registry import StaffMemberFactory
 from tests.factories.residents import ResidentFactory
 from yigongti.accounts.services import token_create
+from yigongti.programmes.models import Enrolment, Visit
+from yigongti.residents.models import Resident
 
 # Routes that take no scoped object, or belong to Django's own admin/i18n.
 SKIP_PREFIXES = ("admin/", "api/", "i18n/")
@@ -55,11 +59,27 @@ def test_every_web_route_hides_another_village(county: MiniCounty, other_village
     for route in routes:
         for key in ("division", "institution", "staff", "resident"):
             value = other_village[key]
-            url = _fill(route, {"code": value, "pk": value})
+            url = _fill(route, {"code": value, "pk": value, "programme": "hypertension"})
             response = client.get(url)
             assert response.status_code == 404, (url, response.status_code)
             body = response.content.decode()
             assert other_village["name"] not in body and other_village["resident_name"] not in body
+
+
+# Pages that take the scoped object in the query string rather than the path.
+QUERY_ROUTES = ("/programmes/due/?record_no={resident}", "/programmes/worklist/?org={division}",
+                "/programmes/worklist/?org={division}&format=csv", "/programmes/worklist/?org={division}&format=xlsx")
+
+
+def test_query_routes_hide_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
+    client = Client()
+    assert client.login(username="cunyi", password=PASSWORD)
+    for template in QUERY_ROUTES:
+        url = template.format(**other_village)
+        response = client.get(url)
+        assert response.status_code == 404, (url, response.status_code)
+        body = response.content.decode()
+        assert other_village["name"] not in body and other_village["resident_name"] not in body
 
 
 def test_every_api_route_hides_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
@@ -86,3 +106,23 @@ def test_pages_open_in_chinese_whatever_the_browser_asks(county: MiniCounty) -> 
     assert response.headers["Content-Language"] == "zh-hans"
     client.cookies["django_language"] = "en"
     assert client.get("/login/").headers["Content-Language"] == "en"
+
+
+def test_programme_writes_hide_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
+    """The POST routes of /api/v1/programmes answer 404 for a resident or enrolment of village B."""
+    load_programmes()
+    other = Resident.objects.get(record_no=other_village["resident"])
+    enrolment = enrol(county.director, other, "hypertension", enrolled_on=other.birth_date.replace(year=2020))
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=county.village_doctor, name='walk')}")
+    writes = [
+        (f"/api/v1/programmes/residents/{other.record_no}/enrolments",
+         {"programme": "diabetes", "diagnosis_code": "E11", "confirmed": True}),
+        (f"/api/v1/programmes/enrolments/{enrolment.pk}/close", {"reason": "other"}),
+        ("/api/v1/programmes/visits", {"record_no": other.record_no, "programme": "hypertension", "item": "followup",
+                                       "visit_date": dt.date.today().isoformat(), "values": {"sbp": 120, "dbp": 80}}),
+    ]
+    for url, body in writes:
+        response = client.post(url, data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 404, (url, response.status_code, response.content)
+        assert other_village["resident_name"] not in response.content.decode()
+    assert Enrolment.objects.get(pk=enrolment.pk).status == "active" and not Visit.objects.exists()

@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from yigongti.accounts.api import API_AUTH
 from yigongti.accounts.api import router as accounts_router
 from yigongti.core.api import install_problem_handlers
+from yigongti.programmes.api import router as programmes_router
 from yigongti.registry.api import router as registry_router
 from yigongti.residents.api import router as residents_router
 
@@ -26,3 +27,4 @@ install_problem_handlers(api)
 api.add_router("/registry/", registry_router)
 api.add_router("/accounts/", accounts_router)
 api.add_router("/residents", residents_router)
+api.add_router("/programmes", programmes_router)

@@ -20,13 +20,13 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     import django
-    from django.core.management import CommandError, execute_from_command_line
+    from django.core.management import CommandError
 
     from yigongti.core.errors import DomainError
 
     try:
         django.setup()
-        execute_from_command_line(["ygt", *args])
+        _run(args)
     except (DomainError, CommandError) as error:
         print(f"ygt {args[0]}: {error}", file=sys.stderr)
         for row_error in getattr(error, "errors", [])[:200]:
@@ -44,6 +44,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _run(args: list[str]) -> None:
+    """Run one management command, letting its ``CommandError`` reach :func:`main`.
+
+    Django's own ``run_from_argv`` would print ``CommandError: …`` and exit 1; our contract is one
+    line ``ygt <command>: <reason>`` and exit 2, the same as for a :class:`DomainError`.
+    """
+    from django.core.management import ManagementUtility, execute_from_command_line
+    from django.db import connections
+
+    name = args[0]
+    if name.startswith("-") or any(arg in {"-h", "--help", "--version"} for arg in args[1:]):
+        execute_from_command_line(["ygt", *args])  # Django's help and version output
+        return
+    command = ManagementUtility(["ygt", *args]).fetch_command(name)
+    setattr(command, "_called_from_command_line", True)  # argparse errors print usage and exit 2  # noqa: B010
+    options = vars(command.create_parser("ygt", name).parse_args(args[1:]))
+    positional = options.pop("args", ())
+    try:
+        command.execute(*positional, **options)
+    finally:
+        connections.close_all()
+
+
 USAGE = """ygt — yigongti 县域医共体平台
 
   ygt demo [--scale small|county] [--seed N] [--no-serve]   build a synthetic county, then serve
@@ -51,6 +74,7 @@ USAGE = """ygt — yigongti 县域医共体平台
   ygt import divisions|institutions|staff|residents FILE [--dry-run]   CSV or XLSX, all-or-nothing
   ygt registry check [--format table|json|csv]             三建成 / 三合格 / 三达标 shortfalls
   ygt rules load                                           load the rule fixtures
+  ygt plan --programme CODE --start DATE [--history F.csv] [--as-of DATE] [--format table|json|csv]  a plan
   ygt dedupe [--input FILE.csv] [--format csv|json|table]  duplicate residents, or inside any CSV
   ygt link --input FILE.csv [--format csv|json|table]      link an outside list to the residents
   ygt token create --user NAME --name LABEL                an API token

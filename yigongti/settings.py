@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "yigongti.registry",
     "yigongti.accounts",
     "yigongti.residents",
+    "yigongti.programmes",
     "yigongti.interop",
     "yigongti.demo",
     "yigongti.web",

@@ -9,5 +9,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("registry/", include("yigongti.registry.urls")),
     path("residents/", include("yigongti.residents.urls")),
+    path("programmes/", include("yigongti.programmes.urls")),
     path("", include("yigongti.web.urls")),
 ]

@@ -21,6 +21,7 @@ from yigongti.accounts.models import User
 from yigongti.core import audit
 from yigongti.core.errors import DomainError
 from yigongti.core.models import AuditAction
+from yigongti.programmes.models import Enrolment, ScheduledVisit, Visit
 from yigongti.registry.models import (
     AllianceMembership,
     Capacity,
@@ -32,7 +33,7 @@ from yigongti.registry.models import (
 )
 from yigongti.residents.models import Household, Resident
 
-from . import accounts, names, registry, residents
+from . import accounts, names, programmes, registry, residents
 from .codes import COUNTY_CODE
 from .context import DEFAULT_SEED, BuildContext
 
@@ -42,13 +43,15 @@ MODULES: list[tuple[str, Module]] = [
     ("registry", registry.build),
     ("accounts", accounts.build),
     ("residents", residents.build),
+    ("programmes", programmes.build),
 ]
-MODULE_LABELS = {"registry": _("区划、机构与人员"), "accounts": _("用户与角色"), "residents": _("居民健康档案")}
+MODULE_LABELS = {"registry": _("区划、机构与人员"), "accounts": _("用户与角色"), "residents": _("居民健康档案"),
+                 "programmes": _("公共卫生服务项目")}
 
 # Tables whose row counts ``ygt demo`` prints (later modules append theirs).
 COUNTED_MODELS: list[type[models.Model]] = [
     Division, Institution, AllianceMembership, Department, StaffMember, Qualification, Capacity, User,
-    Household, Resident,
+    Household, Resident, Enrolment, Visit, ScheduledVisit,
 ]
 
 

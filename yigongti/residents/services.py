@@ -33,7 +33,7 @@ from .choices import PairStatus, RecordStatus, Relation
 from .errors import DuplicateResident, OutOfScope
 from .identity import id_upgrade, name_clean, name_pinyin
 from .models import Household, MatchPair, Resident, ResidentMerge, ResidentTransfer
-from .signals import resident_moved
+from .signals import resident_merging, resident_moved, resident_registered, resident_status_changed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -260,6 +260,7 @@ def resident_register(*, user: Any, name: str, sex: str, birth_date: dt.date, vi
     if household is not None and relation == Relation.HEAD:
         household.head = resident
         household.save(update_fields=["head"])
+    resident_registered.send(sender=Resident, resident=resident, user=user)
     audit.record(user=user, action=AuditAction.CREATE, object_type=RESIDENT, object_id=resident.pk,
                  path=resident.path, request=request,
                  detail={"record_no": resident.record_no, "confirm_distinct": confirm_distinct})
@@ -324,6 +325,8 @@ def resident_update(*, user: Any, resident: Resident, request: Any = None, **fie
     if not changed:
         return resident
     resident.save()
+    if "status" in changed:
+        resident_status_changed.send(sender=Resident, resident=resident, old=before["status"], new=resident.status)
     audit.record(user=user, action=AuditAction.UPDATE, object_type=RESIDENT, object_id=resident.pk,
                  path=resident.path, request=request, detail={"record_no": resident.record_no, "fields": changed})
     return resident
@@ -469,6 +472,7 @@ def resident_merge(*, user: Any, survivor: Resident, merged: Resident, reason: s
         if record.status == RecordStatus.MERGED:
             raise Conflict(reason=_("档案 %(record_no)s 已被合并，不能再合并") % {"record_no": record.record_no})
     moved: dict[str, list[int]] = {}
+    resident_merging.send(sender=Resident, survivor=survivor, merged=merged)
     try:
         with transaction.atomic():
             for label, model, field in _linked_relations():

@@ -4,6 +4,14 @@
   moved, with ``resident``, ``from_path`` and ``to_path``. Apps above residents that copy the
   resident's path onto their own rows (encounters, follow-ups, claims …) connect to it and rewrite
   their denormalised paths, so the new village sees the whole history and the old one none of it.
+- :data:`resident_registered` — sent inside the transaction of a registration (建档) with
+  ``resident`` and ``user``: programmes enrol a newborn in child health and immunisation at once.
+- :data:`resident_status_changed` — sent inside the transaction that changes a record's status
+  (在册 / 迁出 / 死亡) with ``resident``, ``old`` and ``new``: programmes close the enrolments of
+  a resident who died or left the county.
+- :data:`resident_merging` — sent inside a merge before the linked rows move, with ``survivor``
+  and ``merged``: an app whose rows allow one live row per resident (an active enrolment) closes
+  the merged record's duplicates so the move does not collide.
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ from yigongti.core.tree import subtree_q
 from .models import Household, MatchPair, Resident
 
 resident_moved = Signal()  # kwargs: resident, from_path, to_path
+resident_registered = Signal()  # kwargs: resident, user
+resident_status_changed = Signal()  # kwargs: resident, old, new
+resident_merging = Signal()  # kwargs: survivor, merged
 
 
 def on_division_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) -> None:

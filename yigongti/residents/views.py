@@ -31,6 +31,7 @@ from .choices import Relation
 from .errors import DuplicateResident
 from .forms import PairDecisionForm, ResidentForm, SearchForm, TransferForm
 from .models import MatchPair, Resident
+from .panels import RESIDENT_LINKS
 from .templatetags.residents_ui import id_shown
 
 PAGE_SIZE = 25
@@ -114,6 +115,7 @@ def resident_detail(request: HttpRequest, code: str) -> HttpResponse:
         "history": history,
         "members": selectors.household_members(user=request.user, resident=resident),
         "can_enter": covers(request.user, resident.path, mode="entry"),
+        "links": [(label, reverse(url_name, args=[resident.record_no])) for label, url_name in RESIDENT_LINKS],
     })
 
 

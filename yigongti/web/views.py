@@ -16,6 +16,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from yigongti.accounts.models import Role
+from yigongti.core.clock import today
+from yigongti.programmes import selectors as programme_selectors
+from yigongti.programmes.views_common import item_labels, specs_on
 from yigongti.registry import selectors
 from yigongti.registry.choices import InstitutionType, QualificationKind, Tier
 from yigongti.registry.views import findings_for_page
@@ -23,6 +26,8 @@ from yigongti.residents import selectors as resident_selectors
 
 from .forms import LoginForm
 
+# Rows of the worklist card on the home page (the full list is one click away).
+WORKLIST_CARD_ROWS = 10
 COUNTY_ROLES = frozenset({Role.HEALTH_COMMISSION, Role.CDC, Role.INSURANCE, Role.COUNTY_CLINICIAN, Role.ADMIN})
 TOWNSHIP_ROLES = frozenset({Role.TOWNSHIP_STAFF, Role.TOWNSHIP_DIRECTOR})
 
@@ -70,6 +75,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "n_residents": resident_selectors.resident_search(user=user).count(),
         "n_review": resident_selectors.review_queue(user=user).count(),
     }
+    if kind in ("village", "township"):
+        context.update(_worklist_card(request, root.code))
     if kind == "village":
         clinic = selectors.user_institution(user=user)
         if clinic is None and contents.institutions:
@@ -90,6 +97,16 @@ def home(request: HttpRequest) -> HttpResponse:
             n_staff=selectors.staff_count(user=user),
         )
     return render(request, f"web/home_{kind}.html", context)
+
+
+def _worklist_card(request: HttpRequest, org_code: str) -> dict[str, Any]:
+    """The home page's worklist card: the three counts and the most urgent rows (overdue first)."""
+    day = today()
+    worklist = programme_selectors.worklist_for_org(user=request.user, org_code=org_code, on=day, request=request)
+    labels = item_labels(specs_on(day))
+    urgent = [{"row": row, "item_label": labels.get(row.programme_code, {}).get(row.item, row.item)}
+              for row in [*worklist.overdue, *worklist.due][:WORKLIST_CARD_ROWS]]
+    return {"worklist": worklist, "worklist_urgent": urgent}
 
 
 def _with_labels(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

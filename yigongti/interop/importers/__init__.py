@@ -10,6 +10,7 @@ from yigongti.core.errors import DomainError
 
 from .base import Importer, ImportResult
 from .divisions import DivisionImporter
+from .followups import FollowupImporter
 from .institutions import InstitutionImporter
 from .residents import ResidentImporter
 from .staff import StaffImporter
@@ -19,6 +20,7 @@ IMPORTERS: dict[str, type[Importer[Any]]] = {
     InstitutionImporter.kind: InstitutionImporter,
     StaffImporter.kind: StaffImporter,
     ResidentImporter.kind: ResidentImporter,
+    FollowupImporter.kind: FollowupImporter,
 }
 
 
