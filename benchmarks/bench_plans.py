@@ -45,7 +45,7 @@ def recreate(url: str) -> None:
     name = str(info["dbname"])
     admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
     with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # a killed earlier run may hold it
         db.execute(f'CREATE DATABASE "{name}"')
 
 

@@ -17,6 +17,7 @@ township's p95 misses the aim) the plans of the queries of one township call. As
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import random
 import statistics
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import bench_plans
 
@@ -36,29 +38,13 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--township", type=int, default=60_000, help="residents of the measured township")
-    parser.add_argument("--others", type=int, default=240_000, help="residents of the other townships")
-    parser.add_argument("--n", type=int, default=30, help="calls per org unit")
-    parser.add_argument("--url", default=DEFAULT_URL, help="the scratch PostgreSQL database (dropped first)")
-    parser.add_argument("--explain", action="store_true")
-    args = parser.parse_args()
-
-    work = Path(tempfile.mkdtemp(prefix="ygt_bench_worklist_"))
-    bench_plans.recreate(args.url)
-    bench_plans.django_setup(args.url, work)
+def _setup(args: argparse.Namespace, day: dt.date) -> tuple[Any, list[Any]]:
+    """Build the scratch county: registry, residents, enrolments with histories, plans."""
     from django.db import connection, transaction
-    from django.test.utils import CaptureQueriesContext
 
-    from yigongti.accounts.models import Role, User
-    from yigongti.core.clock import today
     from yigongti.demo.codes import FIRST_TOWNSHIP_CODE
     from yigongti.programmes.bulk import plans_rebuild
-    from yigongti.programmes.models import Enrolment, ScheduledVisit
-    from yigongti.programmes.selectors import worklist_for_org
 
-    day = today()
     started = time.perf_counter()
     ctx = bench_plans.build_registry()
     rng = random.Random(bench_plans.SEED)
@@ -75,13 +61,46 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE")
     print(f"setup: {n:,} residents, {enrolments:,} enrolments, {visits:,} visits, {rows:,} scheduled rows "
           f"({time.perf_counter() - started:.1f} s)")
+    return township, villages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--township", type=int, default=60_000, help="residents of the measured township")
+    parser.add_argument("--others", type=int, default=240_000, help="residents of the other townships")
+    parser.add_argument("--n", type=int, default=30, help="calls per org unit")
+    parser.add_argument("--url", default=DEFAULT_URL, help="the scratch PostgreSQL database (dropped first)")
+    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="measure the database an earlier run built (no setup)")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="ygt_bench_worklist_"))
+    if not args.reuse:
+        bench_plans.recreate(args.url)
+    bench_plans.django_setup(args.url, work)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from yigongti.accounts.models import Role, User
+    from yigongti.core.clock import today
+    from yigongti.demo.codes import FIRST_TOWNSHIP_CODE
+    from yigongti.programmes.models import Enrolment, ScheduledVisit
+    from yigongti.programmes.selectors import worklist_for_org
+    from yigongti.registry.models import Division
+
+    day = today()
+    if args.reuse:
+        township = Division.objects.get(code=FIRST_TOWNSHIP_CODE)
+        villages = list(Division.objects.filter(parent=township).order_by("code"))
+    else:
+        township, villages = _setup(args, day)
     in_township = ScheduledVisit.objects.filter(path__startswith=township.path).count()
     print(f"township {township.code} {township.name}: {len(villages)} villages, "
           f"{Enrolment.objects.filter(path__startswith=township.path).count():,} enrolments, "
           f"{in_township:,} scheduled rows")
 
-    director = User.objects.create(username="bench_director", role=Role.TOWNSHIP_DIRECTOR, entry_unit=township,
-                                   view_unit=township)
+    director, _ = User.objects.get_or_create(username="bench_director", defaults={
+        "role": Role.TOWNSHIP_DIRECTOR, "entry_unit": township, "view_unit": township})
     units = [(f"township {township.code}", township.code), *((f"village {v.code}", v.code) for v in villages)]
     print(f"{args.n} calls each as of {day}, as the township director")
     print(f"{'org unit':28}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'due':>7}{'overdue':>9}{'unseen':>8}")

@@ -4,33 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from tests.conftest import MiniCounty
-from tests.factories.programmes import enrol, load_programmes
+from tests.factories.programmes import enrol
 from tests.factories.residents import ResidentFactory
 from yigongti.accounts.services import token_create
-from yigongti.core.clock import frozen
 from yigongti.programmes.models import Enrolment, Visit
 
 TODAY = dt.date(2026, 6, 15)
 BASE = "/api/v1/programmes"
 
 
-@pytest.fixture(autouse=True)
-def _today() -> Iterator[None]:
-    with frozen(TODAY):
-        yield
-
-
-@pytest.fixture
-def rules(county: MiniCounty) -> MiniCounty:
-    load_programmes()
-    return county
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -17,18 +16,12 @@ from django.core.management.base import CommandError
 from tests.conftest import MiniCounty
 from tests.factories.programmes import enrol, load_programmes
 from tests.factories.residents import ResidentFactory
-from yigongti.core.clock import frozen
 from yigongti.core.errors import NotFound
 from yigongti.core.models import AuditEntry
 from yigongti.programmes.models import Enrolment
 
 TODAY = dt.date(2026, 6, 15)
 
-
-@pytest.fixture(autouse=True)
-def _today() -> Iterator[None]:
-    with frozen(TODAY):
-        yield
 
 
 @pytest.fixture

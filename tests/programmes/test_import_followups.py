@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from django.core.management import call_command
 from tests.conftest import MiniCounty
 from tests.factories.programmes import enrol, load_programmes
 from tests.factories.residents import ResidentFactory, resident_id
-from yigongti.core.clock import frozen
 from yigongti.core.errors import ImportRejected
 from yigongti.core.models import AuditEntry
 from yigongti.interop.importers import importer_for
@@ -24,11 +22,6 @@ from yigongti.programmes.models import Enrolment, Visit
 TODAY = dt.date(2026, 6, 15)
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "followups.csv"
 
-
-@pytest.fixture(autouse=True)
-def _today() -> Iterator[None]:
-    with frozen(TODAY):
-        yield
 
 
 @pytest.fixture

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import MiniCounty
-from tests.factories.programmes import enrol, load_programmes, record
+from tests.factories.programmes import enrol, record
 from tests.factories.residents import ResidentFactory, register
-from yigongti.core.clock import frozen
 from yigongti.core.scope import visible
 from yigongti.programmes.models import Enrolment, ScheduledVisit, Visit
 from yigongti.programmes.selectors import visits_of, worklist_for_org
@@ -22,16 +20,6 @@ from yigongti.residents.services import resident_merge, resident_transfer, resid
 TODAY = dt.date(2026, 6, 15)
 
 
-@pytest.fixture(autouse=True)
-def _today() -> Iterator[None]:
-    with frozen(TODAY):
-        yield
-
-
-@pytest.fixture
-def rules(county: MiniCounty) -> MiniCounty:
-    load_programmes()
-    return county
 
 
 def _active(resident: object) -> set[str]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import MiniCounty
-from tests.factories.programmes import enrol, load_programmes, record
+from tests.factories.programmes import enrol, record
 from tests.factories.residents import ResidentFactory
-from yigongti.core.clock import frozen
 from yigongti.core.errors import NotFound, ValidationFailed
 from yigongti.core.models import AuditEntry
 from yigongti.programmes.engine import ValuesInvalid
@@ -27,16 +25,6 @@ from yigongti.programmes.services import (
 TODAY = dt.date(2026, 6, 15)
 
 
-@pytest.fixture(autouse=True)
-def _today() -> Iterator[None]:
-    with frozen(TODAY):
-        yield
-
-
-@pytest.fixture
-def rules(county: MiniCounty) -> MiniCounty:
-    load_programmes()
-    return county
 
 
 def adult(county: MiniCounty, **fields: object) -> object:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import MiniCounty
-from tests.factories.programmes import enrol, load_programmes, record
+from tests.factories.programmes import enrol, record
 from tests.factories.residents import ResidentFactory
-from yigongti.core.clock import frozen
 from yigongti.core.errors import NotFound
 from yigongti.core.models import AuditEntry
 from yigongti.programmes.models import Enrolment, ScheduledVisit
@@ -22,16 +20,6 @@ from yigongti.programmes.services import enrolment_replan
 TODAY = dt.date(2026, 6, 15)
 
 
-@pytest.fixture(autouse=True)
-def _today() -> Iterator[None]:
-    with frozen(TODAY):
-        yield
-
-
-@pytest.fixture
-def rules(county: MiniCounty) -> MiniCounty:
-    load_programmes()
-    return county
 
 
 def _scheduled(enrolment: Enrolment, item: str, due: dt.date, *, start: int = -7, end: int = 14,

@@ -74,6 +74,8 @@ class Problem(Schema):
 
 # Declare on a route: ``@router.get("/x", response={200: XOut, **PROBLEMS})``.
 PROBLEMS: dict[int, type[Problem]] = {401: Problem, 404: Problem, 422: Problem}
+# Routes that write can also conflict with the stored state (duplicate, already enrolled …).
+WRITE_PROBLEMS: dict[int, type[Problem]] = {**PROBLEMS, 409: Problem}
 
 
 def problem_response(*, status: int, code: str, detail: Any, title: Any = None,

@@ -19,7 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from yigongti.core.api import PROBLEMS, Problem, caller, problem_response
+from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, caller, problem_response
 from yigongti.core.clock import today
 from yigongti.core.errors import DomainError, NotFound, ValidationFailed
 from yigongti.registry.models import Institution
@@ -42,7 +42,6 @@ from .services import VisitOutcome, enrolment_close, enrolment_create, visit_rec
 
 router = Router(tags=["programmes"])
 
-WRITE_PROBLEMS: dict[int, type[Problem]] = {**PROBLEMS, 409: Problem}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_ROWS = 20000
 

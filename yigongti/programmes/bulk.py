@@ -27,6 +27,8 @@ from typing import Any
 from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
+from yigongti.residents.bulk import BulkTable
+
 from .choices import EnrolmentStatus
 from .engine import plan, still_to_do
 from .engine.types import PlanRow, ProgrammeSpec, Service, Value
@@ -43,31 +45,14 @@ _SCHEDULED_COLUMNS = ["enrolment_id", "resident_id", "programme_id", "path", "it
 # ---------------------------------------------------------------- writing rows
 
 
-class _Writer:
-    """Rows into one table: COPY on PostgreSQL, ``executemany`` of one INSERT elsewhere (SQLite)."""
-
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor  # the driver's own cursor (COPY is not part of the DB-API)
-        self.postgres = connection.vendor == "postgresql"
+class _Writer(BulkTable):
+    """:class:`~yigongti.residents.bulk.BulkTable` with the values adapted for SQLite (dates, JSON,
+    booleans) — the plan rows come straight from the engine."""
 
     def insert(self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]) -> None:
-        names = ", ".join(connection.ops.quote_name(c) for c in columns)
-        if self.postgres:
-            with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
-        else:
-            marks = ", ".join("?" * len(columns))
-            self.cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})",
-                                    [[_sqlite(v) for v in record] for record in records])
-
-    def draw_ids(self, table: str, n: int) -> list[int]:
-        """PostgreSQL: ``n`` ids from the table's sequence, before inserting."""
-        if n == 0:
-            return []
-        self.cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                            "FROM generate_series(1, %s)", [n])
-        return [pk for (pk,) in self.cursor.fetchall()]
+        if not self.postgres:
+            records = [[_sqlite(v) for v in record] for record in records]
+        super().insert(table, columns, records)
 
 
 def _sqlite(value: Any) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from yigongti.core.errors import Conflict, NotFound, ValidationFailed
+from yigongti.core.errors import Conflict, ValidationFailed
 
 
 class NotEnrolled(ValidationFailed):
@@ -39,10 +39,3 @@ class EnrolmentClosed(Conflict):
     message = _("该管理记录已于 %(closed_on)s 结案。")
 
 
-class OutOfScope(NotFound):
-    """Absent or outside the caller's data-entry scope; audited as ``not_found`` after the rollback."""
-
-    def __init__(self, *, object_type: str, object_id: Any) -> None:
-        self.object_type = object_type
-        self.object_id = object_id
-        super().__init__()

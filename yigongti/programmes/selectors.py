@@ -30,9 +30,10 @@ from .services_plan import HORIZON_DAYS, programme_get, service_of, spec_get
 ENROLMENT = "programmes.enrolment"
 WORKLIST = "programmes.worklist"
 WEEK_DAYS = 7
-# Rows per worklist section (the most urgent first; the totals count them all): a village's
-# whole list, a township's most urgent part — a longer list is not worked through in a week.
-WORKLIST_LIMIT = 1000
+# Rows per worklist section (the most urgent first; the totals count them all, the exports carry
+# them all): a village's whole list, a township's most urgent part — nobody works through a longer
+# list from one screen in a week, and reading it would cost every page view.
+WORKLIST_LIMIT = 500
 # Age-schedule programmes: their worklist is the due/overdue sections; "not seen this year" is for
 # the programmes served at intervals or yearly (chronic diseases, elderly, TCM constitution).
 SCHEDULE_ONLY = ("child", "immunisation", "maternal")
@@ -167,25 +168,28 @@ def _urgency(row: WorklistRow) -> tuple[Any, ...]:
     return (not row.refer, -row.days_overdue, row.due or dt.date.max, row.record_no, row.programme_code, row.item)
 
 
-def _most_urgent(qs: QuerySet[Any], order: tuple[str, ...], limit: int | None) -> tuple[list[int], int]:
-    """The pks of a section's ``limit`` most urgent rows and the section's total.
+def _most_urgent(qs: QuerySet[Any], order: tuple[str, ...], limit: int | None) -> QuerySet[Any]:
+    """A subquery: the pks of a section's ``limit`` most urgent rows (``None``: all of them).
 
-    Sorted and cut on the bare table (its own columns only, by the path index), so the joins for
-    names and villages run for the rows shown, not for the township's tens of thousands; a
-    section that fills its limit is counted by one more query on the same bare table.
+    Sorted and cut on the bare table (its own columns only, by the path index) inside the
+    database, so the joins for names and villages run for the rows shown, not for the township's
+    tens of thousands — one round trip per section.
     """
-    ordered = qs.order_by(*order).values_list("pk", flat=True)
-    pks = list(ordered[:limit] if limit is not None else ordered)
-    total = qs.order_by().count() if limit is not None and len(pks) >= limit else len(pks)
-    return pks, total
+    pks = qs.order_by(*order).values("pk")
+    return pks if limit is None else pks[:limit]
+
+
+def _total(qs: QuerySet[Any], shown: int, limit: int | None) -> int:
+    """The section's size: counted on the bare table only when it may hold more than is shown."""
+    return qs.order_by().count() if limit is not None and shown >= limit else shown
 
 
 def _scheduled_rows(qs: QuerySet[ScheduledVisit], on: dt.date, order: tuple[str, ...],
                     limit: int | None) -> tuple[list[WorklistRow], int]:
-    pks, total = _most_urgent(qs, order, limit)
     # Pending rows exist only for active residents (death and leaving close the enrolments and
     # drop their plans); the status filter here is a second guard, on the rows shown only.
-    found = ScheduledVisit.objects.filter(pk__in=pks, resident__status=RecordStatus.ACTIVE).values(
+    found = ScheduledVisit.objects.filter(pk__in=_most_urgent(qs, order, limit),
+                                          resident__status=RecordStatus.ACTIVE).order_by().values(
         *_RESIDENT_FIELDS, "item", "due", "window_start", "window_end", "refer", "enrolment__refer",
         "enrolment__classification", "enrolment__last_visit_on")
     rows = [WorklistRow(
@@ -196,7 +200,7 @@ def _scheduled_rows(qs: QuerySet[ScheduledVisit], on: dt.date, order: tuple[str,
         window_end=v["window_end"], days_overdue=max(0, (on - v["window_end"]).days),
         refer=bool(v["refer"] or v["enrolment__refer"]), classification=v["enrolment__classification"],
         last_visit_on=v["enrolment__last_visit_on"]) for v in found]
-    return sorted(rows, key=_urgency), total
+    return sorted(rows, key=_urgency), _total(qs, len(rows), limit)
 
 
 def worklist_for_org(*, user: Any, org_code: str, on: dt.date, programme: str | None = None,
@@ -239,8 +243,8 @@ def worklist_for_org(*, user: Any, org_code: str, on: dt.date, programme: str | 
     enrolments = (Enrolment.objects.filter(subtree_q(org.path), status=EnrolmentStatus.ACTIVE,
                                            programme__in=list(served.values_list("pk", flat=True)))
                   .filter(Q(last_visit_on__isnull=True) | Q(last_visit_on__lt=year_start)))
-    pks, result.totals["unseen"] = _most_urgent(enrolments, ("-refer", "next_due", "pk"), limit)
-    found = Enrolment.objects.filter(pk__in=pks, resident__status=RecordStatus.ACTIVE).values(
+    found = Enrolment.objects.filter(pk__in=_most_urgent(enrolments, ("-refer", "next_due", "pk"), limit),
+                                     resident__status=RecordStatus.ACTIVE).order_by().values(
         *_RESIDENT_FIELDS, "next_due", "refer", "classification", "last_visit_on")
     result.unseen = sorted((WorklistRow(
         record_no=v["resident__record_no"], name=v["resident__name"], sex=v["resident__sex"],
@@ -249,6 +253,7 @@ def worklist_for_org(*, user: Any, org_code: str, on: dt.date, programme: str | 
         programme_name=v["programme__name"], item="", due=v["next_due"], window_start=None, window_end=None,
         days_overdue=0, refer=v["refer"], classification=v["classification"], last_visit_on=v["last_visit_on"])
         for v in found), key=_urgency)
+    result.totals["unseen"] = _total(enrolments, len(result.unseen), limit)
     audit.record(user=user, action=AuditAction.READ, object_type=WORKLIST, object_id=org.code, path=org.path,
                  request=request, detail={"on": on.isoformat(), "programme": programme or "", **result.counts()})
     return result

@@ -12,10 +12,9 @@ are re-exported here.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
@@ -26,12 +25,14 @@ from yigongti.core.errors import Conflict, ValidationFailed
 from yigongti.core.models import AuditAction
 from yigongti.core.scope import Mode, covers
 from yigongti.residents.choices import RecordStatus
+from yigongti.residents.errors import OutOfScope
 from yigongti.residents.models import Resident
+from yigongti.residents.services import audit_misses
 
 from .choices import CloseReason, EnrolmentHow, EnrolmentStatus, VisitSource
 from .engine import classify, validate_values
 from .engine.types import Classification, PlanRow, ProgrammeSpec
-from .errors import AlreadyEnrolled, EnrolmentClosed, NotEligible, NotEnrolled, OutOfScope
+from .errors import AlreadyEnrolled, EnrolmentClosed, NotEligible, NotEnrolled
 from .models import Enrolment, Programme, Visit
 from .services_plan import (
     ENROLMENT,
@@ -55,25 +56,8 @@ __all__ = [
     "programme_replan_all", "programmes_sync", "replan_batch", "visit_record",
 ]
 
-P = ParamSpec("P")
-R = TypeVar("R")
 RESIDENT = "residents.resident"
 MAX_NOTE = 200
-
-
-def _audit_misses(func: Callable[P, R]) -> Callable[P, R]:
-    """Audit an :class:`OutOfScope` raised by ``func`` once its transaction has rolled back."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except OutOfScope as exc:
-            audit.read_missed(user=kwargs.get("user"), object_type=exc.object_type, object_id=exc.object_id,
-                              request=kwargs.get("request"))
-            raise
-
-    return wrapper
 
 
 class SystemActor:
@@ -170,7 +154,7 @@ def active_enrolment(resident: Resident, programme: Programme, *, lock: bool = F
     return qs.first()
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def enrolment_create(*, user: Any, resident: Resident, programme_code: str, anchor_date: dt.date | None = None,
                      enrolled_on: dt.date | None = None, diagnosis_code: str = "", confirmed: bool = False,
@@ -215,7 +199,7 @@ def enrolment_create(*, user: Any, resident: Resident, programme_code: str, anch
     return enrolment
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def enrolment_close(*, user: Any, enrolment: Enrolment, reason: str, on: dt.date | None = None, note: str = "",
                     request: Any = None) -> Enrolment:
@@ -286,7 +270,7 @@ def _next_after(rows: list[PlanRow], item: str, visit_date: dt.date) -> dt.date 
     return min(same) if same else min((r.due for r in pending), default=None)
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def visit_record(*, user: Any, resident: Resident, programme_code: str, item: str, visit_date: dt.date,
                  values: Mapping[str, object], institution: Any = None, staff: Any = None,

@@ -78,19 +78,22 @@ def worklist(request: HttpRequest) -> HttpResponse:
     form, org, day, programme = _worklist_params(request)
     if not org:
         raise NotFound()
+    fmt = request.GET.get("format")
+    exporting = fmt in ("csv", "xlsx")
+    # The page shows each section's most urgent rows; an export carries every row.
     result = selectors.worklist_for_org(user=request.user, org_code=org, on=day, programme=programme,
-                                        request=request)
+                                        request=request, **({"limit": None} if exporting else {}))
     specs = specs_on(day)
     labels = item_labels(specs)
-    fmt = request.GET.get("format")
-    if fmt in ("csv", "xlsx"):
+    if exporting:
         rows = list(_export_rows(result, labels, specs))
         name = f"worklist-{org}-{day:%Y%m%d}"
         return _csv(rows, name) if fmt == "csv" else _xlsx(rows, name)
     sections = []
+    counts = result.counts()
     for key, label in SECTIONS:
         rows = getattr(result, key)
-        sections.append({"key": key, "label": label, "count": len(rows),
+        sections.append({"key": key, "label": label, "count": counts[key], "shown": len(rows),
                          "groups": _by_programme(rows, labels, specs)})
     query = request.GET.copy()
     query.pop("format", None)

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from yigongti.core import audit
-from yigongti.core.api import PROBLEMS, Page, PageParams, Problem, caller, page_of, problem_response
+from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, Page, PageParams, caller, page_of, problem_response
 from yigongti.core.errors import DomainError, NotFound
 from yigongti.registry.choices import Sex
 
@@ -42,7 +42,6 @@ from .services import pair_decide, resident_register, resident_transfer, residen
 
 router = Router(tags=["residents"])
 
-WRITE_PROBLEMS: dict[int, type[Problem]] = {**PROBLEMS, 409: Problem}
 
 
 # ---------------------------------------------------------------- schemas: basic record items

@@ -183,7 +183,7 @@ _AUDIT_COLUMNS = ["at", "user_id", "username", "action", "object_type", "object_
 _HOUSEHOLD_COLUMNS = ["code", "village_id", "address", "head_id", "path", "created_at"]
 
 
-class _Table:
+class BulkTable:
     """Rows into one table: COPY on PostgreSQL, ``executemany`` of one INSERT elsewhere (SQLite).
 
     Values go straight to the driver, so dates are adapted here (SQLite: ISO text, as Django does).
@@ -265,7 +265,7 @@ def _write(rows: Sequence[dict[str, Any]], villages: dict[str, VillageInfo], *, 
     institution_id = institution.pk if institution is not None else None
     existing, new = _households(rows, villages)
     with connection.cursor() as wrapper:
-        table = _Table(wrapper.cursor)
+        table = BulkTable(wrapper.cursor)
         stamp = table.date(now)
         household_table, resident_table = Household._meta.db_table, Resident._meta.db_table
 

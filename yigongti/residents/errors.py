@@ -50,7 +50,7 @@ class OutOfScope(NotFound):
     """Absent or outside the caller's data-entry scope; the attempt is audited as ``not_found``.
 
     Rendered exactly like :class:`NotFound`. Raised inside a service's transaction, it is audited
-    after the rollback (see ``services._audit_misses``) so that the audit entry survives.
+    after the rollback (see ``services.audit_misses``) so that the audit entry survives.
     """
 
     def __init__(self, *, object_type: str, object_id: Any) -> None:

@@ -61,7 +61,7 @@ NOT_MOVED = frozenset({
 })
 
 
-def _audit_misses(func: Callable[P, R]) -> Callable[P, R]:
+def audit_misses(func: Callable[P, R]) -> Callable[P, R]:
     """Audit an :class:`OutOfScope` raised by ``func`` once its transaction has rolled back."""
 
     @functools.wraps(func)
@@ -205,7 +205,7 @@ def _basic_items(items: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- registration and updates
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def resident_register(*, user: Any, name: str, sex: str, birth_date: dt.date, village_code: str,
                       id_number: str = "", phone: str = "", address: str = "", ethnicity: str = "01",
@@ -267,7 +267,7 @@ def resident_register(*, user: Any, name: str, sex: str, birth_date: dt.date, vi
     return resident
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def resident_update(*, user: Any, resident: Resident, request: Any = None, **fields: Any) -> Resident:
     """Change fields of a record in the caller's data-entry scope (not its village: see transfer).
@@ -332,7 +332,7 @@ def resident_update(*, user: Any, resident: Resident, request: Any = None, **fie
     return resident
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def household_create(*, user: Any, village_code: str, address: str = "", code: str | None = None) -> Household:
     """A new household (户) of a village in the caller's data-entry scope; the code defaults to
@@ -376,7 +376,7 @@ def _move(resident: Resident, village: Division, clinic: Institution | None, cen
     return transfer
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def resident_transfer(*, user: Any, resident: Resident, to_village_code: str, on: dt.date | None = None,
                       reason: str = "", request: Any = None, with_household: bool = False) -> ResidentTransfer:
@@ -452,7 +452,7 @@ def _locked(*records: Resident) -> list[Resident]:
     return [rows[pk] for pk in pks]
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def resident_merge(*, user: Any, survivor: Resident, merged: Resident, reason: str = "",
                    request: Any = None) -> ResidentMerge:
@@ -511,7 +511,7 @@ def resident_merge(*, user: Any, survivor: Resident, merged: Resident, reason: s
     return merge
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def resident_unmerge(*, user: Any, merge: ResidentMerge, request: Any = None) -> Resident:
     """Undo a merge: the rows it moved go back, the merged record's status and the survivor's
@@ -557,7 +557,7 @@ def resident_unmerge(*, user: Any, merge: ResidentMerge, request: Any = None) ->
     return merged
 
 
-@_audit_misses
+@audit_misses
 @transaction.atomic
 def pair_decide(*, user: Any, pair: MatchPair, decision: str, survivor: Resident | None = None,
                 request: Any = None) -> MatchPair:
