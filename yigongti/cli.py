@@ -71,10 +71,13 @@ USAGE = """ygt — yigongti 县域医共体平台
 
   ygt demo [--scale small|county] [--seed N] [--no-serve]   build a synthetic county, then serve
   ygt serve [--host 127.0.0.1] [--port 8000]               web UI + API
-  ygt import divisions|institutions|staff|residents FILE [--dry-run]   CSV or XLSX, all-or-nothing
+  ygt import divisions|institutions|staff|residents|followups FILE [--dry-run]   CSV or XLSX, all-or-nothing
   ygt registry check [--format table|json|csv]             三建成 / 三合格 / 三达标 shortfalls
   ygt rules load                                           load the rule fixtures
   ygt plan --programme CODE --start DATE [--history F.csv] [--as-of DATE] [--format table|json|csv]  a plan
+  ygt worklist --org CODE [--date DATE] [--programme P] [--format table|json|csv|xlsx] [-o FILE]
+                                                           due this week / overdue / not seen this year
+  ygt programmes sync [--date DATE]                        daily: enrol 65th birthdays and newborns, extend plans
   ygt dedupe [--input FILE.csv] [--format csv|json|table]  duplicate residents, or inside any CSV
   ygt link --input FILE.csv [--format csv|json|table]      link an outside list to the residents
   ygt token create --user NAME --name LABEL                an API token
