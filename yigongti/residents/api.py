@@ -43,7 +43,6 @@ from .services import pair_decide, resident_register, resident_transfer, residen
 router = Router(tags=["residents"])
 
 
-
 # ---------------------------------------------------------------- schemas: basic record items
 
 

@@ -102,7 +102,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def _worklist_card(request: HttpRequest, org_code: str) -> dict[str, Any]:
     """The home page's worklist card: the three counts and the most urgent rows (overdue first)."""
     day = today()
-    worklist = programme_selectors.worklist_for_org(user=request.user, org_code=org_code, on=day, request=request)
+    # Only the rows shown are read; the counts stay exact (each full section is counted).
+    worklist = programme_selectors.worklist_for_org(user=request.user, org_code=org_code, on=day, request=request,
+                                                    limit=WORKLIST_CARD_ROWS)
     labels = item_labels(specs_on(day))
     urgent = [{"row": row, "item_label": labels.get(row.programme_code, {}).get(row.item, row.item)}
               for row in [*worklist.overdue, *worklist.due][:WORKLIST_CARD_ROWS]]
