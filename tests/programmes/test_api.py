@@ -122,3 +122,16 @@ def test_another_village_is_not_found_on_every_route(client: Client, rules: Mini
                                             "values": {"sbp": 120, "dbp": 80}})
     assert visit.status_code == 404
     assert Enrolment.objects.get(pk=enrolment.pk).status == "active" and not Visit.objects.exists()
+
+
+def test_errors_name_the_programme_in_the_reader_language(rules: MiniCounty, client: Client) -> None:
+    resident = ResidentFactory(village=rules.village_a, birth_date=dt.date(1960, 1, 1))
+    client.force_login(rules.village_doctor)
+    body = {"record_no": resident.record_no, "programme": "hypertension", "item": "followup",
+            "visit_date": TODAY.isoformat(), "values": {"sbp": 130, "dbp": 80}}
+    english = client.post("/api/v1/programmes/visits", body, content_type="application/json",
+                          headers={"accept-language": "en"})
+    chinese = client.post("/api/v1/programmes/visits", body, content_type="application/json")
+    assert english.status_code == chinese.status_code == 422
+    assert "Hypertension management" in english.json()["detail"]
+    assert "高血压患者健康管理" in chinese.json()["detail"]

@@ -24,7 +24,7 @@ from .engine import plan
 from .engine.types import PlanRow
 from .errors import NotEnrolled
 from .models import Enrolment, Programme, ScheduledVisit, Visit
-from .services import SYSTEM, in_scope
+from .services import SYSTEM, in_scope, programme_label
 from .services_plan import HORIZON_DAYS, programme_get, service_of, spec_get
 
 ENROLMENT = "programmes.enrolment"
@@ -101,7 +101,7 @@ def resident_plan(*, user: Any, resident: Resident, programme_code: str, as_of: 
     enrolment = (Enrolment.objects.filter(resident=resident, programme=programme)
                  .order_by("-status", "-enrolled_on", "-pk").first())  # "closed" < "active"
     if enrolment is None and spec.anchor != "birth":
-        raise NotEnrolled(name=resident.name, record_no=resident.record_no, programme=programme.name)
+        raise NotEnrolled(name=resident.name, record_no=resident.record_no, programme=programme_label(programme))
     visits = list(Visit.objects.filter(resident=resident, programme=programme).order_by("visit_date", "pk"))
     history = [service_of(spec, v) for v in visits]
     anchor = enrolment.anchor_date if enrolment is not None else resident.birth_date

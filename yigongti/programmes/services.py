@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core import audit
@@ -73,6 +74,14 @@ class SystemActor:
 SYSTEM = SystemActor()
 
 
+def programme_label(programme: Programme | ProgrammeSpec) -> str:
+    """A programme's name in the active language (error messages name it for the reader)."""
+    english = (get_language() or "").startswith("en")
+    if isinstance(programme, Programme):
+        return programme.name_en if english and programme.name_en else programme.name
+    return programme.name.en if english else programme.name.zh
+
+
 def in_scope(user: Any, path: str, *, mode: Mode = "view") -> bool:
     """``covers`` — and the :data:`SYSTEM` actor of the command line covers everything."""
     return user is SYSTEM or covers(user, path, mode=mode)
@@ -97,7 +106,7 @@ def _iso(day: dt.date | None) -> str | None:
 def _check_eligible(spec: ProgrammeSpec, resident: Resident, *, on: dt.date, diagnosis_code: str,
                     confirmed: bool) -> None:
     rules = spec.eligibility
-    name = spec.name.zh
+    name = programme_label(spec)
 
     def refuse(field: str, reason: Any) -> NotEligible:
         return NotEligible(programme=name, reason=reason, field=field)
@@ -181,8 +190,8 @@ def enrolment_create(*, user: Any, resident: Resident, programme_code: str, anch
     chosen = _variant(spec, variant)
     existing = active_enrolment(resident, programme, lock=True)
     if existing is not None:
-        raise AlreadyEnrolled(name=resident.name, programme=spec.name.zh, enrolled_on=existing.enrolled_on.isoformat(),
-                              enrolment=existing.pk, field="programme")
+        raise AlreadyEnrolled(name=resident.name, programme=programme_label(spec),
+                              enrolled_on=existing.enrolled_on.isoformat(), enrolment=existing.pk, field="programme")
     by = user if getattr(user, "is_authenticated", False) else None
     try:
         with transaction.atomic():
@@ -295,7 +304,7 @@ def visit_record(*, user: Any, resident: Resident, programme_code: str, item: st
             raise Conflict(reason=_("幂等键已用于另一条服务记录"), field="idempotency_key")
         return _replay(replay)
     if enrolment is None:
-        raise NotEnrolled(name=resident.name, record_no=resident.record_no, programme=programme.name)
+        raise NotEnrolled(name=resident.name, record_no=resident.record_no, programme=programme_label(programme))
     if visit_date > today():
         raise _invalid("visit_date", _("服务日期不能晚于今天"))
     if visit_date < resident.birth_date:
@@ -303,7 +312,7 @@ def visit_record(*, user: Any, resident: Resident, programme_code: str, item: st
     spec = spec_get(programme.code, visit_date)
     if item not in spec.items:
         raise _invalid("item", _("“%(programme)s”没有服务项“%(item)s”（可选：%(allowed)s）") % {
-            "programme": spec.name.zh, "item": item, "allowed": "、".join(spec.items)})
+            "programme": programme_label(spec), "item": item, "allowed": "、".join(spec.items)})
     typed = validate_values(spec, item, values)
     previous = list(Visit.objects.filter(resident=resident, programme=programme, visit_date__lt=visit_date)
                     .exclude(classification="").order_by("visit_date", "pk").values_list("classification", flat=True))
