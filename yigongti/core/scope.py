@@ -20,8 +20,23 @@ M = TypeVar("M", bound=models.Model)
 Mode = Literal["view", "entry"]
 
 
+class SystemActor:
+    """The command line acting for the whole county (``ygt worklist``, ``ygt import followups``):
+    full scope; audited with no user (``username`` "system")."""
+
+    username = "system"
+    is_authenticated = False
+    is_active = True
+    is_superuser = False
+
+
+SYSTEM = SystemActor()
+
+
 def scope_path(user: Any, mode: Mode = "view") -> str | None:
     """The path of the caller's unit for ``mode``; ``""`` means the whole tree; ``None`` nothing."""
+    if user is SYSTEM:
+        return ""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if user.is_superuser:

@@ -21,7 +21,6 @@ import json
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection, connections, models, transaction
@@ -31,6 +30,7 @@ from yigongti.residents.bulk import BulkTable
 
 from .choices import EnrolmentStatus
 from .engine import plan, still_to_do
+from .engine.fields import stored_value
 from .engine.types import PlanRow, ProgrammeSpec, Service, Value
 from .models import Enrolment, Programme, ScheduledVisit, Visit
 from .specs import ProgrammeNotLoaded, spec_for
@@ -128,21 +128,6 @@ Columns = Sequence[tuple[str, str | None, str]]
 def value_columns(spec: ProgrammeSpec) -> list[tuple[str, str | None, str]]:
     """(field code, Visit column or None for ``Visit.data``, field type) of a programme's form."""
     return [(code, f.column, f.type) for code, f in spec.fields.items()]
-
-
-def _typed(raw: Any, kind: str) -> Value:
-    """A stored value as the engine's type (``Visit.data`` holds JSON: strings for decimals, dates)."""
-    if kind == "multichoice":
-        return tuple(raw)
-    if kind == "decimal" and not isinstance(raw, Decimal):
-        return Decimal(str(raw))
-    if kind == "integer" and not isinstance(raw, int):
-        return int(raw)
-    if kind == "date" and isinstance(raw, str):
-        return dt.date.fromisoformat(raw)
-    if kind == "boolean" and isinstance(raw, int):
-        return bool(raw)
-    return raw
 
 
 class _Job:
@@ -398,7 +383,7 @@ def _read_batch(chunk: Sequence[int], columns: Mapping[int, Columns]) -> tuple[l
                         raw = v[position[column]]
                         raw = _loads(raw) if column in _JSON_COLUMNS else raw
                     if raw is not None and raw != "" and raw != []:
-                        values[code] = _typed(raw, kind)
+                        values[code] = stored_value(raw, kind)
             history.append(Service(item=v[2], date=_date(v[3]), values=values, classification=v[4] or ""))
         jobs.append(_Job(pk, programme_id, _date(anchor), history, _loads(variant) or {}))
         m = meta[pk] = _Meta(resident_id, programme_id, path)

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from yigongti.core import audit
 from yigongti.core.errors import NotFound
 from yigongti.core.models import AuditAction
-from yigongti.core.scope import get_visible
+from yigongti.core.scope import covers, get_visible
 from yigongti.core.tree import subtree_q
 from yigongti.registry.models import Division
 from yigongti.residents.choices import RecordStatus
@@ -24,7 +24,7 @@ from .engine import plan
 from .engine.types import PlanRow
 from .errors import NotEnrolled
 from .models import Enrolment, Programme, ScheduledVisit, Visit
-from .services import SYSTEM, in_scope, programme_label
+from .services import programme_label
 from .services_plan import HORIZON_DAYS, programme_get, service_of, spec_get
 
 ENROLMENT = "programmes.enrolment"
@@ -45,7 +45,7 @@ def programme_list() -> QuerySet[Programme]:
 
 
 def _require_view(user: Any, resident: Resident, request: Any) -> None:
-    if not in_scope(user, resident.path):
+    if not covers(user, resident.path):
         audit.read_missed(user=user, object_type="residents.resident", object_id=resident.record_no, request=request)
         raise NotFound()
 
@@ -63,11 +63,7 @@ def enrolments_of(*, user: Any, resident: Resident, request: Any = None) -> list
 def enrolment_get(*, user: Any, pk: int, request: Any = None) -> Enrolment:
     """One enrolment in the caller's view scope, else :class:`NotFound` (audited either way)."""
     try:
-        qs = Enrolment.objects.select_related("programme", "resident")
-        enrolment = qs.get(pk=pk) if user is SYSTEM else get_visible(user, qs, pk=pk)
-    except Enrolment.DoesNotExist as exc:
-        audit.read_missed(user=user, object_type=ENROLMENT, object_id=pk, request=request)
-        raise NotFound() from exc
+        enrolment = get_visible(user, Enrolment.objects.select_related("programme", "resident"), pk=pk)
     except NotFound:
         audit.read_missed(user=user, object_type=ENROLMENT, object_id=pk, request=request)
         raise
@@ -163,6 +159,14 @@ _RESIDENT_FIELDS = ("resident__record_no", "resident__name", "resident__sex", "r
                     "resident__village__code", "resident__village__name", "programme__code", "programme__name")
 
 
+def _resident_part(v: dict[str, Any]) -> dict[str, Any]:
+    """The resident and programme columns of a worklist row read with :data:`_RESIDENT_FIELDS`."""
+    return {"record_no": v["resident__record_no"], "name": v["resident__name"], "sex": v["resident__sex"],
+            "birth_date": v["resident__birth_date"], "village_code": v["resident__village__code"],
+            "village_name": v["resident__village__name"], "programme_code": v["programme__code"],
+            "programme_name": v["programme__name"]}
+
+
 def _urgency(row: WorklistRow) -> tuple[Any, ...]:
     """Referred first, then the longest overdue, then the earliest due (规范: 转诊后 2 周内随访)."""
     return (not row.refer, -row.days_overdue, row.due or dt.date.max, row.record_no, row.programme_code, row.item)
@@ -193,10 +197,7 @@ def _scheduled_rows(qs: QuerySet[ScheduledVisit], on: dt.date, order: tuple[str,
         *_RESIDENT_FIELDS, "item", "due", "window_start", "window_end", "refer", "enrolment__refer",
         "enrolment__classification", "enrolment__last_visit_on")
     rows = [WorklistRow(
-        record_no=v["resident__record_no"], name=v["resident__name"], sex=v["resident__sex"],
-        birth_date=v["resident__birth_date"], village_code=v["resident__village__code"],
-        village_name=v["resident__village__name"], programme_code=v["programme__code"],
-        programme_name=v["programme__name"], item=v["item"], due=v["due"], window_start=v["window_start"],
+        **_resident_part(v), item=v["item"], due=v["due"], window_start=v["window_start"],
         window_end=v["window_end"], days_overdue=max(0, (on - v["window_end"]).days),
         refer=bool(v["refer"] or v["enrolment__refer"]), classification=v["enrolment__classification"],
         last_visit_on=v["enrolment__last_visit_on"]) for v in found]
@@ -217,12 +218,7 @@ def worklist_for_org(*, user: Any, org_code: str, on: dt.date, programme: str | 
     residents (:func:`_most_urgent`). The read is audited once, with the counts.
     """
     try:
-        divisions = Division.objects.all()
-        code = (org_code or "").strip()
-        org = get_visible(user, divisions, code=code) if user is not SYSTEM else divisions.filter(code=code).get()
-    except Division.DoesNotExist as exc:
-        audit.read_missed(user=user, object_type=WORKLIST, object_id=org_code, request=request)
-        raise NotFound() from exc
+        org = get_visible(user, Division.objects.all(), code=(org_code or "").strip())
     except NotFound:
         audit.read_missed(user=user, object_type=WORKLIST, object_id=org_code, request=request)
         raise
@@ -247,10 +243,7 @@ def worklist_for_org(*, user: Any, org_code: str, on: dt.date, programme: str | 
                                      resident__status=RecordStatus.ACTIVE).order_by().values(
         *_RESIDENT_FIELDS, "next_due", "refer", "classification", "last_visit_on")
     result.unseen = sorted((WorklistRow(
-        record_no=v["resident__record_no"], name=v["resident__name"], sex=v["resident__sex"],
-        birth_date=v["resident__birth_date"], village_code=v["resident__village__code"],
-        village_name=v["resident__village__name"], programme_code=v["programme__code"],
-        programme_name=v["programme__name"], item="", due=v["next_due"], window_start=None, window_end=None,
+        **_resident_part(v), item="", due=v["next_due"], window_start=None, window_end=None,
         days_overdue=0, refer=v["refer"], classification=v["classification"], last_visit_on=v["last_visit_on"])
         for v in found), key=_urgency)
     result.totals["unseen"] = _total(enrolments, len(result.unseen), limit)

@@ -24,7 +24,7 @@ from yigongti.core import audit
 from yigongti.core.clock import today
 from yigongti.core.errors import Conflict, ValidationFailed
 from yigongti.core.models import AuditAction
-from yigongti.core.scope import Mode, covers
+from yigongti.core.scope import covers
 from yigongti.residents.choices import RecordStatus
 from yigongti.residents.errors import OutOfScope
 from yigongti.residents.models import Resident
@@ -53,25 +53,12 @@ from .services_plan import (
 )
 
 __all__ = [
-    "SYSTEM", "SyncResult", "VisitOutcome", "enrolment_close", "enrolment_create", "enrolment_replan",
+    "SyncResult", "VisitOutcome", "enrolment_close", "enrolment_create", "enrolment_replan",
     "programme_replan_all", "programmes_sync", "replan_batch", "visit_record",
 ]
 
 RESIDENT = "residents.resident"
 MAX_NOTE = 200
-
-
-class SystemActor:
-    """The command line acting for the whole county (``ygt import followups``, ``ygt worklist``):
-    full scope; audited with no user (``username`` "system", channel ``cli``)."""
-
-    username = "system"
-    is_authenticated = False
-    is_active = True
-    is_superuser = False
-
-
-SYSTEM = SystemActor()
 
 
 def programme_label(programme: Programme | ProgrammeSpec) -> str:
@@ -82,13 +69,8 @@ def programme_label(programme: Programme | ProgrammeSpec) -> str:
     return programme.name.en if english else programme.name.zh
 
 
-def in_scope(user: Any, path: str, *, mode: Mode = "view") -> bool:
-    """``covers`` — and the :data:`SYSTEM` actor of the command line covers everything."""
-    return user is SYSTEM or covers(user, path, mode=mode)
-
-
 def _require_entry(user: Any, path: str, object_type: str, object_id: Any) -> None:
-    if not in_scope(user, path, mode="entry"):
+    if not covers(user, path, mode="entry"):
         raise OutOfScope(object_type=object_type, object_id=object_id)
 
 

@@ -34,6 +34,7 @@ from yigongti.residents.models import Resident
 from .bulk import plans_rebuild
 from .choices import CloseReason, EnrolmentHow, EnrolmentStatus
 from .engine import plan, still_to_do
+from .engine.fields import stored_value
 from .engine.types import PlanRow, ProgrammeSpec, Service, Value
 from .models import Enrolment, Programme, ScheduledVisit, Visit
 from .specs import spec_for
@@ -127,16 +128,7 @@ def visit_values(spec: ProgrammeSpec, visit: Visit) -> dict[str, Value]:
         raw = getattr(visit, spec_field.column) if spec_field.column else visit.data.get(code)
         if raw is None or raw == "" or raw == []:
             continue
-        if spec_field.type == "multichoice":
-            values[code] = tuple(raw)
-        elif spec_field.type == "decimal" and not isinstance(raw, Decimal):
-            values[code] = Decimal(str(raw))
-        elif spec_field.type == "integer" and not isinstance(raw, int):
-            values[code] = int(raw)
-        elif spec_field.type == "date" and isinstance(raw, str):
-            values[code] = dt.date.fromisoformat(raw)
-        else:
-            values[code] = raw
+        values[code] = stored_value(raw, spec_field.type)
     return values
 
 

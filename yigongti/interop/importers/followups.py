@@ -20,12 +20,13 @@ from django.utils.translation import gettext as _
 
 from yigongti.core.clock import today
 from yigongti.core.errors import DomainError
+from yigongti.core.scope import SYSTEM
 from yigongti.interop.tabular import Column, Row
 from yigongti.programmes.choices import VisitSource
 from yigongti.programmes.engine import ValuesInvalid
 from yigongti.programmes.engine.types import FieldSpec
 from yigongti.programmes.models import Programme, Visit
-from yigongti.programmes.services import SYSTEM, visit_record
+from yigongti.programmes.services import visit_record
 from yigongti.programmes.specs import spec_for
 from yigongti.registry.models import Institution
 from yigongti.registry.services import CREATED, UNCHANGED

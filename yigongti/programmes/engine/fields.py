@@ -118,6 +118,22 @@ def parse_value(spec: FieldSpec, raw: object) -> Value:
     return text
 
 
+def stored_value(raw: Any, kind: str) -> Value:
+    """A value as stored (a Visit column, or ``Visit.data`` JSON: strings for decimals and dates,
+    lists for multichoice; SQLite hands booleans back as 0/1) as the engine's type."""
+    if kind == "multichoice":
+        return tuple(raw)
+    if kind == "decimal" and not isinstance(raw, Decimal):
+        return Decimal(str(raw))
+    if kind == "integer" and not isinstance(raw, int):
+        return int(raw)
+    if kind == "date" and isinstance(raw, str):
+        return dt.date.fromisoformat(raw)
+    if kind == "boolean" and isinstance(raw, int):
+        return bool(raw)
+    return raw
+
+
 def validate_values(spec: ProgrammeSpec, item: str, raw: Mapping[str, Any]) -> dict[str, Value]:
     """The typed values of one visit of ``item``; :class:`ValuesInvalid` naming every bad field.
 

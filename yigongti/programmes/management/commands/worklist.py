@@ -26,8 +26,8 @@ from rich.console import Console
 from rich.table import Table
 
 from yigongti.core.clock import today
+from yigongti.core.scope import SYSTEM
 from yigongti.programmes.selectors import Worklist, WorklistRow, worklist_for_org
-from yigongti.programmes.services import SYSTEM
 
 FORMATS = ("table", "json", "csv", "xlsx")
 COLUMNS = ("section", "record_no", "name", "sex", "birth_date", "village_code", "village_name", "programme_code",
