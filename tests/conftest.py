@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.browser import page  # noqa: F401  (the Playwright page fixture, for every directory)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
@@ -130,6 +132,8 @@ class MiniCounty:
         self.other_director = UserFactory(username="yuanzhang2", role=Role.TOWNSHIP_DIRECTOR,
                                           institution=self.centres[1], entry_unit=self.townships[1],
                                           view_unit=self.townships[1])
+        self.clinician = UserFactory(username="xianyi", role=Role.COUNTY_CLINICIAN, institution=self.hospital,
+                                     entry_unit=self.county, view_unit=self.county)
         self.commission = UserFactory(username="weijian", role=Role.HEALTH_COMMISSION,
                                       entry_unit=self.county, view_unit=self.county)
 

@@ -126,3 +126,93 @@ def test_programme_writes_hide_another_village(county: MiniCounty, other_village
         assert response.status_code == 404, (url, response.status_code, response.content)
         assert other_village["resident_name"] not in response.content.decode()
     assert Enrolment.objects.get(pk=enrolment.pk).status == "active" and not Visit.objects.exists()
+
+
+# Pages that take the scoped object in the query string rather than the path (care and referrals).
+QUERY_ROUTES_CARE = ("/care/stats/?org={division}", "/care/stats/?org={division}&format=xlsx",
+                     "/referrals/stats/?org={division}", "/referrals/stats/?org={division}&format=xlsx")
+
+
+def test_care_query_routes_hide_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
+    client = Client()
+    assert client.login(username="cunyi", password=PASSWORD)
+    for template in QUERY_ROUTES_CARE:
+        url = template.format(**other_village)
+        assert client.get(url).status_code == 404, url
+
+
+def _village_b_care(county: MiniCounty, other_village: dict[str, str]) -> list[int]:
+    """An encounter, result, order, referral, booking and consultation (with a file) of village B,
+    whose referral goes to township 1's centre — no path of theirs lies in village A."""
+    from django.utils import timezone
+
+    from yigongti.care.models import Encounter, Order, Result, ResultItem
+    from yigongti.referrals.models import Booking, ConsultAttachment, Referral, Slot, Teleconsultation
+
+    other = Resident.objects.get(record_no=other_village["resident"])
+    clinic_b = county.clinics[county.village_b.code]
+    centre = county.centres[0]
+    now = timezone.now()
+    encounter = Encounter.objects.create(resident=other, path=other.path, kind="outpatient", institution=clinic_b,
+                                         tier="village", start_date=dt.date(2026, 1, 5))
+    item = ResultItem.objects.create(code="GLU", name="血糖", name_en="Glucose", kind="lab", unit="mmol/L", price=8)
+    result = Result.objects.create(resident=other, path=other.path, item=item, encounter=encounter, value=5,
+                                   unit="mmol/L", performed_by=clinic_b, performer_tier="village", reported_at=now)
+    order = Order.objects.create(encounter=encounter, path=other.path, resident=other, institution=clinic_b,
+                                 item=item, ordered_on=dt.date(2026, 1, 5))
+    referral = Referral.objects.create(
+        resident=other, path=other.path, direction="up", kind="outpatient", from_institution=clinic_b,
+        to_institution=centre, from_path=clinic_b.path, to_path=centre.path, reason="头晕", requested_at=now,
+        respond_by=now, escalate_at=now)
+    slot = Slot.objects.create(institution=county.hospital, department=county.department, date=dt.date(2030, 1, 2),
+                               start_time=dt.time(8), end_time=dt.time(9), capacity=3, booked=1)
+    booking = Booking.objects.create(slot=slot, resident=other, path=other.path, referral=referral, booked_at=now,
+                                     booked_from=clinic_b)
+    consult = Teleconsultation.objects.create(
+        resident=other, path=other.path, requesting_institution=clinic_b, specialist_institution=centre,
+        from_path=clinic_b.path, to_path=centre.path, question="血压难控制", requested_at=now)
+    attachment = ConsultAttachment.objects.create(consultation=consult, name="ecg.pdf", content_type="application/pdf",
+                                                  size=3, content=b"pdf")
+    return sorted({encounter.pk, result.pk, order.pk, referral.pk, booking.pk, consult.pk, attachment.pk})
+
+
+def test_care_and_referral_objects_hide_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
+    """Every care/referrals page and API route with an id answers 404 for village B's objects
+    (GET and POST), and writes nothing."""
+    from yigongti.referrals.models import Referral
+
+    pks = _village_b_care(county, other_village)
+    routes = sorted(r for r in set(_web_patterns(get_resolver().url_patterns))
+                    if r.startswith(("care/", "referrals/")) and "pk>" in r)
+    assert routes, "no care/referrals route with an id"
+    client = Client()
+    assert client.login(username="cunyi", password=PASSWORD)
+    for route in routes:
+        for pk in pks:
+            url = _fill(route, {"pk": str(pk)})
+            codes = []
+            for method in (client.get, client.post):
+                response = method(url)
+                codes.append(response.status_code)  # 405: the route does not take that method at all
+                assert response.status_code in (404, 405), (url, method.__name__, response.status_code)
+                assert other_village["resident_name"] not in response.content.decode()
+            assert 404 in codes, (url, codes)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=county.village_doctor, name='walk')}")
+    spec = json.loads(api.get("/api/v1/openapi.json").content)
+    paths = [(p, ops) for p, ops in spec["paths"].items()
+             if p.startswith(("/api/v1/care", "/api/v1/referrals", "/api/v1/results")) and "{" in p]
+    assert paths, "no care/referrals API route with an id"
+    for path, ops in paths:
+        for pk in pks:
+            url = re.sub(r"\{\w+\}", str(pk), path)
+            for verb in ("get", "post"):
+                if verb not in ops:
+                    continue
+                if verb == "get":
+                    response = api.get(url)
+                    assert response.status_code == 404, (url, verb, response.status_code, response.content[:200])
+                else:  # an empty body may be refused (422) before the lookup; it never succeeds
+                    response = api.post(url, data="{}", content_type="application/json")
+                    assert response.status_code in (404, 422), (url, verb, response.status_code)
+                assert other_village["resident_name"] not in response.content.decode()
+    assert Referral.objects.get().status == "requested"

@@ -8,8 +8,11 @@ from ninja import NinjaAPI
 
 from yigongti.accounts.api import API_AUTH
 from yigongti.accounts.api import router as accounts_router
+from yigongti.care.api import results_router
+from yigongti.care.api import router as care_router
 from yigongti.core.api import install_problem_handlers
 from yigongti.programmes.api import router as programmes_router
+from yigongti.referrals.api import router as referrals_router
 from yigongti.registry.api import router as registry_router
 from yigongti.residents.api import router as residents_router
 
@@ -28,3 +31,6 @@ api.add_router("/registry/", registry_router)
 api.add_router("/accounts/", accounts_router)
 api.add_router("/residents", residents_router)
 api.add_router("/programmes", programmes_router)
+api.add_router("/care", care_router)
+api.add_router("/results", results_router)
+api.add_router("/referrals", referrals_router)

@@ -78,6 +78,7 @@ USAGE = """ygt — yigongti 县域医共体平台
   ygt worklist --org CODE [--date DATE] [--programme P] [--format table|json|csv|xlsx] [-o FILE]
                                                            due this week / overdue / not seen this year
   ygt programmes sync [--date DATE]                        daily: enrol 65th birthdays and newborns, extend plans
+  ygt referrals escalate [--at ISO]                        unanswered referrals past their deadline → referral centre
   ygt dedupe [--input FILE.csv] [--format csv|json|table]  duplicate residents, or inside any CSV
   ygt link --input FILE.csv [--format csv|json|table]      link an outside list to the residents
   ygt token create --user NAME --name LABEL                an API token

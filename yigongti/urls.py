@@ -10,5 +10,7 @@ urlpatterns = [
     path("registry/", include("yigongti.registry.urls")),
     path("residents/", include("yigongti.residents.urls")),
     path("programmes/", include("yigongti.programmes.urls")),
+    path("referrals/", include("yigongti.referrals.urls")),
+    path("care/", include("yigongti.care.urls")),
     path("", include("yigongti.web.urls")),
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser import RESULTS
 from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
-from tests.web.conftest import RESULTS, StaffedCounty
+from tests.web.conftest import StaffedCounty
 
 pytestmark = pytest.mark.browser
 

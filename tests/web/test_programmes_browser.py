@@ -8,10 +8,10 @@ import datetime as dt
 
 import pytest
 
+from tests.browser import RESULTS
 from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
 from tests.factories.residents import ResidentFactory
-from tests.web.conftest import RESULTS
 from yigongti.core.rule_fixtures import rules_load
 from yigongti.programmes import services
 from yigongti.programmes.models import Enrolment, Visit

@@ -8,10 +8,10 @@ import datetime as dt
 
 import pytest
 
+from tests.browser import RESULTS
 from tests.conftest import MiniCounty
 from tests.factories.accounts import PASSWORD
 from tests.factories.registry import valid_resident_id
-from tests.web.conftest import RESULTS
 from yigongti.residents import services
 from yigongti.residents.choices import PairStatus, RecordStatus
 from yigongti.residents.models import DedupeRun, MatchPair, Resident

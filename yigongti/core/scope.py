@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.db.models import Q
 
 from .errors import NotFound
 from .tree import is_within, subtree_q
@@ -45,19 +46,30 @@ def scope_path(user: Any, mode: Mode = "view") -> str | None:
     return unit.path if unit is not None else None
 
 
+PathField = str | tuple[str, ...]
+
+
 def visible(user: Any, queryset: models.QuerySet[M], *, mode: Mode = "view",
-            path_field: str = "path") -> models.QuerySet[M]:
-    """Narrow ``queryset`` to the rows inside the caller's ``mode`` subtree."""
+            path_field: PathField = "path") -> models.QuerySet[M]:
+    """Narrow ``queryset`` to the rows inside the caller's ``mode`` subtree.
+
+    ``path_field`` may name several path columns: a row is inside when any of them is (a referral
+    is seen by the patient's village and by the institutions it goes from and to).
+    """
     path = scope_path(user, mode)
     if path is None:
         return queryset.none()
     if path == "":
         return queryset
-    return queryset.filter(subtree_q(path, path_field))
+    fields = (path_field,) if isinstance(path_field, str) else path_field
+    condition = Q()
+    for field in fields:
+        condition |= subtree_q(path, field)
+    return queryset.filter(condition)
 
 
 def get_visible(user: Any, queryset: models.QuerySet[M], *, mode: Mode = "view",
-                path_field: str = "path", **lookup: Any) -> M:
+                path_field: PathField = "path", **lookup: Any) -> M:
     """One row inside scope, or :class:`NotFound` — whether it is absent or outside scope."""
     try:
         return visible(user, queryset, mode=mode, path_field=path_field).get(**lookup)

@@ -31,8 +31,8 @@ from yigongti.residents.bulk import BulkTable
 from .choices import EnrolmentStatus
 from .engine import plan, still_to_do
 from .engine.fields import stored_value
-from .engine.types import PlanRow, ProgrammeSpec, Service, Value
-from .models import Enrolment, Programme, ScheduledVisit, Visit
+from .engine.types import Directive, PlanRow, ProgrammeSpec, Service, Value
+from .models import CarePlan, Enrolment, Programme, ScheduledVisit, Visit
 from .specs import ProgrammeNotLoaded, spec_for
 
 BATCH = 5000
@@ -133,12 +133,12 @@ def value_columns(spec: ProgrammeSpec) -> list[tuple[str, str | None, str]]:
 class _Job:
     """One enrolment to plan: what the engine needs, without model instances."""
 
-    __slots__ = ("anchor", "enrolment_id", "history", "programme_id", "variant")
+    __slots__ = ("anchor", "directives", "enrolment_id", "history", "programme_id", "variant")
 
     def __init__(self, enrolment_id: int, programme_id: int, anchor: dt.date, history: list[Service],
-                 variant: Mapping[str, str]) -> None:
+                 variant: Mapping[str, str], directives: list[Directive]) -> None:
         self.enrolment_id, self.programme_id, self.anchor = enrolment_id, programme_id, anchor
-        self.history, self.variant = history, variant
+        self.history, self.variant, self.directives = history, variant, directives
 
 
 # Specs of the current run, by programme id; set before a worker pool forks so workers inherit them.
@@ -152,7 +152,7 @@ def _plan_jobs(jobs: Sequence[_Job], as_of: dt.date) -> list[tuple[int, list[Pla
     for job in jobs:
         spec = _SPECS[job.programme_id]
         rows = plan(spec, anchor=job.anchor, history=job.history, as_of=as_of, variant=job.variant or None,
-                    horizon_days=HORIZON_DAYS)
+                    horizon_days=HORIZON_DAYS, directives=job.directives)
         out.append((job.enrolment_id, still_to_do(spec, rows, as_of=as_of, horizon_days=HORIZON_DAYS)))
     return out
 
@@ -351,6 +351,7 @@ def _read_batch(chunk: Sequence[int], columns: Mapping[int, Columns]) -> tuple[l
         selected = [*(f"{c}::text" if postgres and c in _JSON_COLUMNS else c for c in value_cols),
                     "data::text" if postgres else "data"]
         visits: dict[tuple[int, int], list[tuple[Any, ...]]] = defaultdict(list)
+        directives: dict[int, list[Directive]] = defaultdict(list)
         if enrolments:
             residents = sorted({e[1] for e in enrolments})
             programmes = sorted({e[2] for e in enrolments})
@@ -367,6 +368,11 @@ def _read_batch(chunk: Sequence[int], columns: Mapping[int, Columns]) -> tuple[l
                 key = (row[0], row[1])
                 if key in wanted:
                     visits[key].append(row)
+            in_enrolments, enrolment_params = _in("enrolment_id", [e[0] for e in enrolments])
+            cursor.execute(f"SELECT enrolment_id, issued_on, follow_up_days FROM {CarePlan._meta.db_table} "
+                           f"WHERE {in_enrolments} ORDER BY enrolment_id, issued_on, id", enrolment_params)
+            for enrolment_id, issued_on, days in cursor.fetchall():
+                directives[enrolment_id].append(Directive(_date(issued_on), days))
     jobs, meta = [], {}
     for pk, resident_id, programme_id, path, anchor, variant in enrolments:
         spec = _SPECS[programme_id]
@@ -385,7 +391,7 @@ def _read_batch(chunk: Sequence[int], columns: Mapping[int, Columns]) -> tuple[l
                     if raw is not None and raw != "" and raw != []:
                         values[code] = stored_value(raw, kind)
             history.append(Service(item=v[2], date=_date(v[3]), values=values, classification=v[4] or ""))
-        jobs.append(_Job(pk, programme_id, _date(anchor), history, _loads(variant) or {}))
+        jobs.append(_Job(pk, programme_id, _date(anchor), history, _loads(variant) or {}, directives.get(pk, [])))
         m = meta[pk] = _Meta(resident_id, programme_id, path)
         if history:
             m.last_visit_on = max(s.date for s in history)

@@ -204,3 +204,28 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} {self.visit_date}"
+
+
+class CarePlan(models.Model):
+    """照护计划 — a follow-up asked for from outside the programme's own schedule: a down-referral
+    (下转) sends the patient back with "follow up within N days". The plan engine treats it like a
+    classification on ``issued_on``: the next follow-up falls due within ``follow_up_days``."""
+
+    enrolment = models.ForeignKey(Enrolment, verbose_name=_("管理记录"), on_delete=models.PROTECT,
+                                  related_name="care_plans")
+    resident = models.ForeignKey(Resident, verbose_name=_("居民"), on_delete=models.PROTECT, related_name="+")
+    path = models.CharField(_("路径"), max_length=255, db_index=True)
+    issued_on = models.DateField(_("下达日期"))
+    follow_up_days = models.PositiveSmallIntegerField(_("随访时限（天）"))
+    instructions = models.TextField(_("照护要点"), blank=True)
+    source = models.CharField(_("来源"), max_length=64, blank=True)  # e.g. "referral:42"
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("照护计划")
+        verbose_name_plural = _("照护计划")
+        ordering = ["enrolment_id", "issued_on"]
+        constraints = [models.UniqueConstraint(fields=["enrolment", "source"], condition=~Q(source=""),
+                                               name="careplan_once_per_source")]

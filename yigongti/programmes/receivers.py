@@ -8,6 +8,8 @@ the programmes' follow-up commit or roll back together.
   village sees the plan and the whole history, the old one none of it);
 - status change: a death closes the active enrolments (``deceased``), leaving the county closes
   them (``moved``); the pending schedule goes, the visits stay;
+- care plan (a down-referral, :data:`~yigongti.care.signals.care_plan_issued`): enrol or re-plan so
+  the next follow-up falls due within the days the plan asks for;
 - merge: before the merged record's rows move to the survivor, its active enrolments in
   programmes where the survivor has one are closed (one active enrolment per programme), and the
   survivor is re-planned with both records' visits (the history is per resident and programme).
@@ -21,6 +23,7 @@ from django.db import transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Concat, Substr
 
+from yigongti.care.signals import care_plan_issued
 from yigongti.core.clock import today
 from yigongti.core.tree import subtree_q
 from yigongti.registry.services import path_moved
@@ -29,12 +32,13 @@ from yigongti.residents.models import Resident
 from yigongti.residents.signals import resident_merging, resident_moved, resident_registered, resident_status_changed
 
 from .choices import CloseReason, EnrolmentStatus
-from .models import Enrolment, ScheduledVisit, Visit
+from .models import CarePlan, Enrolment, ScheduledVisit, Visit
 from .services import enrol_auto
+from .services_careplan import care_plan_apply
 from .services_plan import ProgrammeUnknown, auto_programmes, close_enrolments, replan_batch
 from .specs import ProgrammeNotLoaded
 
-PATHED = (Enrolment, ScheduledVisit, Visit)
+PATHED = (Enrolment, ScheduledVisit, Visit, CarePlan)
 CLOSE_ON_STATUS = {RecordStatus.DECEASED: CloseReason.DECEASED, RecordStatus.MOVED_OUT: CloseReason.MOVED}
 
 
@@ -81,6 +85,15 @@ def on_resident_merging(sender: Any, *, survivor: Resident, merged: Resident, **
         replan_batch(live, as_of=today(), extra_history=extra)
 
 
+def on_care_plan_issued(sender: Any, *, resident: Resident, programme_code: str, issued_on: Any,
+                        follow_up_days: int, diagnosis_code: str = "", instructions: str = "", source: str = "",
+                        user: Any = None, request: Any = None, **kwargs: Any) -> None:
+    """A down-referral's care plan: enrol or re-plan (errors propagate: the referral rolls back)."""
+    care_plan_apply(user=user, resident=resident, programme_code=programme_code, issued_on=issued_on,
+                    follow_up_days=follow_up_days, diagnosis_code=diagnosis_code, instructions=instructions,
+                    source=source, request=request)
+
+
 def on_division_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) -> None:
     """A division subtree was re-parented: rewrite the paths of enrolments, schedules and visits."""
     if old == new:
@@ -97,3 +110,4 @@ def connect() -> None:
     resident_status_changed.connect(on_resident_status_changed, dispatch_uid="programmes.resident_status_changed")
     resident_merging.connect(on_resident_merging, dispatch_uid="programmes.resident_merging")
     path_moved.connect(on_division_path_moved, dispatch_uid="programmes.division_path_moved")
+    care_plan_issued.connect(on_care_plan_issued, dispatch_uid="programmes.care_plan_issued")

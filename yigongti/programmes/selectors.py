@@ -25,7 +25,7 @@ from .engine.types import PlanRow
 from .errors import NotEnrolled
 from .models import Enrolment, Programme, ScheduledVisit, Visit
 from .services import programme_label
-from .services_plan import HORIZON_DAYS, programme_get, service_of, spec_get
+from .services_plan import HORIZON_DAYS, directives_of, programme_get, service_of, spec_get
 
 ENROLMENT = "programmes.enrolment"
 WORKLIST = "programmes.worklist"
@@ -102,8 +102,10 @@ def resident_plan(*, user: Any, resident: Resident, programme_code: str, as_of: 
     history = [service_of(spec, v) for v in visits]
     anchor = enrolment.anchor_date if enrolment is not None else resident.birth_date
     variant = (enrolment.variant if enrolment is not None else None) or None
+    directives = directives_of([enrolment.pk]).get(enrolment.pk, []) if enrolment is not None else []
     audit.read(user=user, objects=[enrolment] if enrolment is not None else [resident], request=request)
-    return plan(spec, anchor=anchor, history=history, as_of=as_of, variant=variant, horizon_days=HORIZON_DAYS)
+    return plan(spec, anchor=anchor, history=history, as_of=as_of, variant=variant, horizon_days=HORIZON_DAYS,
+                directives=directives)
 
 
 # ---------------------------------------------------------------- worklists (工作清单)

@@ -35,8 +35,8 @@ from .bulk import plans_rebuild
 from .choices import CloseReason, EnrolmentHow, EnrolmentStatus
 from .engine import plan, still_to_do
 from .engine.fields import stored_value
-from .engine.types import PlanRow, ProgrammeSpec, Service, Value
-from .models import Enrolment, Programme, ScheduledVisit, Visit
+from .engine.types import Directive, PlanRow, ProgrammeSpec, Service, Value
+from .models import CarePlan, Enrolment, Programme, ScheduledVisit, Visit
 from .specs import spec_for
 
 ENROLMENT = "programmes.enrolment"
@@ -156,11 +156,21 @@ def _histories(spec: ProgrammeSpec, programme_id: int, resident_ids: Iterable[in
 # ---------------------------------------------------------------- re-planning
 
 
+def directives_of(enrolment_ids: Iterable[int]) -> dict[int, list[Directive]]:
+    """The care plans (照护计划) of these enrolments as engine directives, oldest first."""
+    found: dict[int, list[Directive]] = defaultdict(list)
+    for enrolment_id, issued_on, days in (CarePlan.objects.filter(enrolment_id__in=list(enrolment_ids))
+                                          .order_by("enrolment_id", "issued_on", "pk")
+                                          .values_list("enrolment_id", "issued_on", "follow_up_days")):
+        found[enrolment_id].append(Directive(issued_on, days))
+    return found
+
+
 def _apply(enrolment: Enrolment, spec: ProgrammeSpec, past: Sequence[_Past], as_of: dt.date,
-           ) -> tuple[list[PlanRow], list[ScheduledVisit]]:
+           directives: Sequence[Directive] = ()) -> tuple[list[PlanRow], list[ScheduledVisit]]:
     history = [p.service for p in past]
     rows = plan(spec, anchor=enrolment.anchor_date, history=history, as_of=as_of,
-                variant=enrolment.variant or None, horizon_days=HORIZON_DAYS)
+                variant=enrolment.variant or None, horizon_days=HORIZON_DAYS, directives=directives)
     active = enrolment.status == EnrolmentStatus.ACTIVE
     kept = still_to_do(spec, rows, as_of=as_of, horizon_days=HORIZON_DAYS) if active else []
     scheduled = [ScheduledVisit(enrolment_id=enrolment.pk, resident_id=enrolment.resident_id,
@@ -200,6 +210,7 @@ def replan_batch(enrolments: Sequence[Enrolment], *, as_of: dt.date,
             extra = {(e.resident_id, r) for e in chunk
                      for r in (extra_history or {}).get((e.resident_id, programme_id), ())}
             histories = _histories(spec, programme_id, residents | {r for _e, r in extra})
+            directives = directives_of(e.pk for e in chunk)
             scheduled: list[ScheduledVisit] = []
             for enrolment in chunk:
                 history = list(histories.get(enrolment.resident_id, []))
@@ -207,7 +218,7 @@ def replan_batch(enrolments: Sequence[Enrolment], *, as_of: dt.date,
                     if owner == enrolment.resident_id:
                         history.extend(histories.get(other, []))
                 history.sort(key=lambda p: (p.service.date, p.pk))
-                rows, rows_scheduled = _apply(enrolment, spec, history, as_of)
+                rows, rows_scheduled = _apply(enrolment, spec, history, as_of, directives.get(enrolment.pk, ()))
                 plans[enrolment.pk] = rows
                 scheduled.extend(rows_scheduled)
             ScheduledVisit.objects.filter(enrolment_id__in=[e.pk for e in chunk]).delete()

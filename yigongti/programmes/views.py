@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from yigongti.core.clock import today
 from yigongti.core.errors import DomainError, NotFound
 from yigongti.core.scope import covers
+from yigongti.core.spreadsheets import xlsx_response
 from yigongti.registry.selectors import division_root_for
 from yigongti.residents import selectors as resident_selectors
 from yigongti.residents.templatetags.residents_ui import age_on
@@ -88,7 +88,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if exporting:
         rows = list(_export_rows(result, labels, specs))
         name = f"worklist-{org}-{day:%Y%m%d}"
-        return _csv(rows, name) if fmt == "csv" else _xlsx(rows, name)
+        return _csv(rows, name) if fmt == "csv" else xlsx_response([(_("工作清单"), rows)], name)
     sections = []
     counts = result.counts()
     for key, label in SECTIONS:
@@ -151,28 +151,6 @@ def _csv(rows: list[list[Any]], name: str) -> HttpResponse:
     writer = csv.writer(response)
     for row in rows:
         writer.writerow([_cell(value) for value in row])
-    return response
-
-
-def _xlsx(rows: list[list[Any]], name: str) -> HttpResponse:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = _("工作清单")
-    for row in rows:
-        # Dates stay dates (Excel sorts them); text never becomes a formula.
-        sheet.append([value if isinstance(value, dt.date | int) or value is None
-                      else _cell(value) for value in row])
-    for column in sheet.columns:
-        width = max(len(str(c.value or "")) for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 4, 10), 40)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     return response
 
 

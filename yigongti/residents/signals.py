@@ -16,13 +16,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db.models import CharField, Value
+from django.db.models import CharField, Model, Value
 from django.db.models.functions import Concat, Substr
 from django.dispatch import Signal
 
 from yigongti.core.tree import subtree_q
+from yigongti.registry.services import path_moved
 
 from .models import Household, MatchPair, Resident
 
@@ -39,3 +41,41 @@ def on_division_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) ->
     rewritten = Concat(Value(new), Substr("path", len(old) + 1), output_field=CharField())
     for model in (Resident, Household, MatchPair):
         model.objects.filter(subtree_q(old)).update(path=rewritten)
+
+
+def _rewritten(old: str, new: str, field: str) -> Concat:
+    return Concat(Value(new), Substr(field, len(old) + 1), output_field=CharField())
+
+
+def follow_resident(models: Sequence[type[Model]], *, uid: str, resident_field: str = "resident",
+                    extra_path_fields: Mapping[type[Model], Sequence[str]] | None = None) -> None:
+    """Keep the ``path`` of person-level rows of a higher app equal to their resident's path.
+
+    Connects three receivers for ``models`` (each with a ``path`` column and a foreign key
+    ``resident_field`` to :class:`Resident`): a transfer rewrites the resident's rows to the new
+    village; a merge gives the merged record's rows the survivor's path before they move to it;
+    a re-parented division rewrites the prefix of ``path`` and of the ``extra_path_fields`` of each
+    model (institution paths a referral carries). Called from the app's ``AppConfig.ready()``.
+    """
+    extra = dict(extra_path_fields or {})
+
+    def on_moved(sender: Any, *, resident: Resident, to_path: str, **kwargs: Any) -> None:
+        for model in models:
+            model._base_manager.filter(**{resident_field: resident}).update(path=to_path)
+
+    def on_merging(sender: Any, *, survivor: Resident, merged: Resident, **kwargs: Any) -> None:
+        if merged.path == survivor.path:
+            return
+        for model in models:
+            model._base_manager.filter(**{resident_field: merged}).update(path=survivor.path)
+
+    def on_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) -> None:
+        if old == new:
+            return
+        for model in models:
+            for field in ("path", *extra.get(model, ())):
+                model._base_manager.filter(subtree_q(old, field)).update(**{field: _rewritten(old, new, field)})
+
+    resident_moved.connect(on_moved, dispatch_uid=f"{uid}.resident_moved", weak=False)
+    resident_merging.connect(on_merging, dispatch_uid=f"{uid}.resident_merging", weak=False)
+    path_moved.connect(on_path_moved, dispatch_uid=f"{uid}.division_path_moved", weak=False)

@@ -19,6 +19,7 @@ from yigongti.accounts.models import Role
 from yigongti.core.clock import today
 from yigongti.programmes import selectors as programme_selectors
 from yigongti.programmes.views_common import item_labels, specs_on
+from yigongti.referrals import selectors as referral_selectors
 from yigongti.registry import selectors
 from yigongti.registry.choices import InstitutionType, QualificationKind, Tier
 from yigongti.registry.views import findings_for_page
@@ -77,6 +78,9 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     if kind in ("village", "township"):
         context.update(_worklist_card(request, root.code))
+    institution = getattr(user, "institution", None)
+    if institution is not None:
+        context.update(_referral_card(request, institution))
     if kind == "village":
         clinic = selectors.user_institution(user=user)
         if clinic is None and contents.institutions:
@@ -109,6 +113,12 @@ def _worklist_card(request: HttpRequest, org_code: str) -> dict[str, Any]:
     urgent = [{"row": row, "item_label": labels.get(row.programme_code, {}).get(row.item, row.item)}
               for row in [*worklist.overdue, *worklist.due][:WORKLIST_CARD_ROWS]]
     return {"worklist": worklist, "worklist_urgent": urgent}
+
+
+def _referral_card(request: HttpRequest, institution: Any) -> dict[str, Any]:
+    """The home page's referral card: how many referrals wait at the caller's institution's desk."""
+    counts = referral_selectors.referral_desk_counts(user=request.user, institution=institution)
+    return {"referral_counts": counts, "referral_institution": institution}
 
 
 def _with_labels(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

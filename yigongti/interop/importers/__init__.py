@@ -10,6 +10,7 @@ from yigongti.core.errors import DomainError
 
 from .base import Importer, ImportResult
 from .divisions import DivisionImporter
+from .encounters import EncounterImporter, ResultImporter
 from .followups import FollowupImporter
 from .institutions import InstitutionImporter
 from .residents import ResidentImporter
@@ -21,6 +22,8 @@ IMPORTERS: dict[str, type[Importer[Any]]] = {
     StaffImporter.kind: StaffImporter,
     ResidentImporter.kind: ResidentImporter,
     FollowupImporter.kind: FollowupImporter,
+    EncounterImporter.kind: EncounterImporter,
+    ResultImporter.kind: ResultImporter,
 }
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from .classify import classify_rule
 from .compiled import AgeItem, AnnualItem, IntervalRules, Phase, Schedule
 from .doses import dose_rows
-from .types import PlanRow, ProgrammeSpec, Service, Status
+from .types import Directive, PlanRow, ProgrammeSpec, Service, Status
 
 
 def status_at(window_start: dt.date, window_end: dt.date, as_of: dt.date) -> Status:
@@ -30,15 +30,20 @@ def status_at(window_start: dt.date, window_end: dt.date, as_of: dt.date) -> Sta
 
 
 def plan(spec: ProgrammeSpec, *, anchor: dt.date, history: Sequence[Service], as_of: dt.date,
-         variant: Mapping[str, str] | None = None, horizon_days: int = 365) -> list[PlanRow]:
-    """Every row of the plan, sorted by (due, item order); see the module docstring."""
+         variant: Mapping[str, str] | None = None, horizon_days: int = 365,
+         directives: Sequence[Directive] = ()) -> list[PlanRow]:
+    """Every row of the plan, sorted by (due, item order); see the module docstring.
+
+    ``directives`` (care plans) re-anchor the interval follow-ups like a classification does.
+    """
     schedule = spec.schedule
     if schedule is None:
         return []
     rows: list[PlanRow] = []
     limit = as_of + dt.timedelta(days=horizon_days)
     if schedule.interval is not None:
-        rows += _interval_rows(spec, schedule.interval, anchor=anchor, history=history, as_of=as_of, limit=limit)
+        rows += _interval_rows(spec, schedule.interval, anchor=anchor, history=history, as_of=as_of, limit=limit,
+                               directives=directives)
     if schedule.ages:
         rows += _age_rows(schedule, anchor=anchor, history=history, as_of=as_of)
     for annual in schedule.annual:
@@ -58,7 +63,7 @@ def _phase(rules: IntervalRules, anchor: dt.date, day: dt.date) -> Phase:
 
 
 def _interval_rows(spec: ProgrammeSpec, rules: IntervalRules, *, anchor: dt.date, history: Sequence[Service],
-                   as_of: dt.date, limit: dt.date) -> list[PlanRow]:
+                   as_of: dt.date, limit: dt.date, directives: Sequence[Directive] = ()) -> list[PlanRow]:
     visits = sorted((s for s in history if s.item == rules.item), key=lambda s: s.date)
     classifier = spec.classifier
     rows: list[PlanRow] = []
@@ -66,7 +71,11 @@ def _interval_rows(spec: ProgrammeSpec, rules: IntervalRules, *, anchor: dt.date
     start, end = rules.first.around(anchor)
     refer = False
     previous: list[str] = []
+    pending = sorted(directives, key=lambda d: d.date)
     for visit in visits:
+        # A care plan issued before this visit re-anchored the follow-up this visit fulfils.
+        while pending and pending[0].date < visit.date:
+            due, start, end = _directed(pending.pop(0))
         rows.append(PlanRow(rules.item, due, start, end, "done", done_on=visit.date, refer=refer))
         rule = None
         if classifier is not None:
@@ -84,6 +93,9 @@ def _interval_rows(spec: ProgrammeSpec, rules: IntervalRules, *, anchor: dt.date
             start, end = phase.window.around(due)
             refer = False
         previous.append(rule.code if rule is not None else visit.classification)
+    for directive in pending:  # care plans after the last visit: the latest one sets the next due date
+        due, start, end = _directed(directive)
+        refer = False
     stop = rules.end.after(anchor) if rules.end is not None else None
     if stop is not None and due > stop:
         return rows
@@ -99,6 +111,12 @@ def _interval_rows(spec: ProgrammeSpec, rules: IntervalRules, *, anchor: dt.date
         start, end = phase.window.around(current)
         rows.append(PlanRow(rules.item, current, start, end, status_at(start, end, as_of)))
     return rows
+
+
+def _directed(directive: Directive) -> tuple[dt.date, dt.date, dt.date]:
+    """(due, window start, window end) of the follow-up a care plan asks for."""
+    due = directive.date + dt.timedelta(days=directive.within_days)
+    return due, directive.date, due
 
 
 def _anchors(schedule: Schedule, anchor: dt.date, history: Sequence[Service]) -> dict[str, tuple[dt.date, bool]]:

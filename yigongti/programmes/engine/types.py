@@ -104,6 +104,15 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Directive:
+    """A follow-up asked for from outside the schedule (照护计划, e.g. a down-referral): the next
+    interval follow-up is due within ``within_days`` of ``date`` (window ``date`` .. due)."""
+
+    date: dt.date
+    within_days: int
+
+
+@dataclass(frozen=True)
 class PlanRow:
     """One visit or dose of a plan, with its status at ``as_of``.
 
