@@ -154,6 +154,7 @@ def _village_b_care(county: MiniCounty, other_village: dict[str, str]) -> list[i
     centre = county.centres[0]
     now = timezone.now()
     encounter = Encounter.objects.create(resident=other, path=other.path, kind="outpatient", institution=clinic_b,
+                                         institution_path=clinic_b.path,
                                          tier="village", start_date=dt.date(2026, 1, 5))
     item = ResultItem.objects.create(code="GLU", name="血糖", name_en="Glucose", kind="lab", unit="mmol/L", price=8)
     result = Result.objects.create(resident=other, path=other.path, item=item, encounter=encounter, value=5,

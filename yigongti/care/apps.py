@@ -14,5 +14,6 @@ class CareConfig(AppConfig):
         from .models import Encounter, Order, Result
 
         # Encounters, results and orders follow their resident's village (transfer, merge, re-parenting).
-        follow_resident((Encounter, Result, Order), uid="care")
+        follow_resident((Encounter, Result, Order), uid="care",
+                        extra_path_fields={Encounter: ("institution_path",)})
         resident_link_register(_("就诊与检查检验"), "care:resident")

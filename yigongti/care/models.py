@@ -11,7 +11,8 @@ mutual recognition (检查检验结果互认).
 - :class:`Result` — one lab value or imaging report of a resident, with the performing institution.
 
 Person-level rows carry ``path``, the path of the resident's village, rewritten when the resident
-moves or is merged (:func:`yigongti.residents.signals.follow_resident`).
+moves or is merged (:func:`yigongti.residents.signals.follow_resident`); an encounter also carries
+``institution_path`` and is visible from either.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Encounter(models.Model):
     # Out-of-county care (县外就诊): no registry institution; the name as the patient or claim gave it.
     outside_institution = models.CharField(_("县外机构名称"), max_length=200, blank=True)
     in_county = models.BooleanField(_("县域内"), default=True, db_index=True)
+    # The institution's path: the encounter is also seen by the institution's own subtree (a
+    # township centre sees the visit of a patient from another township that it recorded).
+    institution_path = models.CharField(_("机构路径"), max_length=255, blank=True, db_index=True)
     tier = models.CharField(_("机构层级"), max_length=16, choices=Tier.choices, blank=True)  # of `institution`
     department = models.ForeignKey(Department, verbose_name=_("科室"), null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")

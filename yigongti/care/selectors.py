@@ -123,6 +123,9 @@ def _require_view(user: Any, resident: Resident, request: Any, institution: Inst
 # ---------------------------------------------------------------- encounters and results
 
 
+ENCOUNTER_SIDES = ("path", "institution_path")
+
+
 def _encounters() -> QuerySet[Encounter]:
     return (Encounter.objects.select_related("resident", "institution", "department")
             .prefetch_related(Prefetch("diagnoses", queryset=Diagnosis.objects.order_by("position")),
@@ -138,12 +141,13 @@ def encounters_of(*, user: Any, resident: Resident, request: Any = None) -> list
 
 
 def encounter_get(*, user: Any, pk: int, request: Any = None) -> Encounter:
-    """One encounter in the caller's view scope with its diagnoses, costs, orders and results."""
+    """One encounter with its diagnoses, costs, orders and results, seen from the patient's village
+    or from the institution's subtree (the centre that saw a patient from elsewhere)."""
     qs = _encounters().prefetch_related(
         Prefetch("orders", queryset=Order.objects.select_related("item", "recognised_result").order_by("pk")),
         Prefetch("results", queryset=Result.objects.select_related("item", "performed_by")))
     try:
-        encounter = get_visible(user, qs, pk=pk)
+        encounter = get_visible(user, qs, path_field=ENCOUNTER_SIDES, pk=pk)
     except NotFound:
         audit.read_missed(user=user, object_type=ENCOUNTER, object_id=pk, request=request)
         raise

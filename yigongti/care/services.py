@@ -233,6 +233,7 @@ def encounter_record(*, user: Any, resident: Resident, kind: str, start_date: dt
     encounter = Encounter(
         resident=resident, path=resident.path, kind=kind, institution=institution, outside_institution=outside,
         in_county=institution is not None, tier=institution.tier if institution is not None else "",
+        institution_path=institution.path if institution is not None else "",
         department=department, clinician_name=(clinician_name or "").strip()[:50], start_date=start_date,
         end_date=end_date, discharge_status=discharge_status or "", chief_complaint=(chief_complaint or "")[:500],
         procedures=procedure_rows, total_cost=sum((row.amount for row in cost_rows), Decimal("0.00")),

@@ -153,6 +153,7 @@ class _Place:
     id: int
     tier: str
     type: str
+    path: str
     departments: dict[str, int] = field(default_factory=dict)  # code → id (clinical)
     clinicians: dict[int | None, list[tuple[int, str]]] = field(default_factory=dict)  # department → staff
 
@@ -338,7 +339,8 @@ class Maker:
         row: Row = {
             "resident_id": p.id, "path": p.path, "kind": kind, "institution_id": place.id if place else None,
             "outside_institution": "" if place else rng.choice(OUTSIDE), "in_county": place is not None,
-            "tier": place.tier if place else "", "department_id": department_id,
+            "tier": place.tier if place else "", "institution_path": place.path if place else "",
+            "department_id": department_id,
             "clinician_id": clinician[0] if clinician else None, "clinician_name": clinician[1] if clinician else "",
             "start_date": on, "chief_complaint": complaint.format(n=rng.randint(1, 7)), "procedures": [],
             "booked": booked, "source": EncounterSource.DEMO,
@@ -509,9 +511,9 @@ def places_load() -> tuple[dict[int, _Place], dict[str, _Place]]:
     """Every institution that sees patients (with clinical departments and physicians), and the
     county-level ones by role."""
     places: dict[int, _Place] = {}
-    for pk, tier, kind in Institution.objects.exclude(type=InstitutionType.CDC).order_by("id").values_list(
-            "id", "tier", "type"):
-        places[pk] = _Place(pk, tier, kind)
+    for pk, tier, kind, path in Institution.objects.exclude(type=InstitutionType.CDC).order_by("id").values_list(
+            "id", "tier", "type", "path"):
+        places[pk] = _Place(pk, tier, kind, path)
     for inst_id, code, pk in Department.objects.filter(is_clinical=True).order_by("id").values_list(
             "institution_id", "code", "id"):
         if inst_id in places:
