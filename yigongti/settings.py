@@ -7,6 +7,7 @@ Everything a deployment changes comes from the environment:
 - ``YGT_SECRET_KEY`` — required when ``YGT_ENV=production``; a default key refuses to start there
 - ``YGT_DEBUG``      — ``1`` for Django debug pages (never in production)
 - ``YGT_ALLOWED_HOSTS`` — comma separated
+- ``YGT_DEMO_MODULES`` — the demo modules to build (comma separated; default all)
 """
 
 from __future__ import annotations
@@ -119,6 +120,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Lockout after repeated failures (等保 2.0 login-failure handling).
 YGT_LOGIN_MAX_FAILURES = int(os.environ.get("YGT_LOGIN_MAX_FAILURES", "5"))
+# The demo modules ``ygt demo`` builds: all (empty), or a prefix of them by name, e.g.
+# "registry,accounts" for a quick county without people (the tests of the command use it).
+YGT_DEMO_MODULES = [name.strip() for name in os.environ.get("YGT_DEMO_MODULES", "").split(",") if name.strip()]
 YGT_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("YGT_LOGIN_LOCKOUT_MINUTES", "15"))
 
 # Session timeout: idle sessions end after 30 minutes (renewed on every request).

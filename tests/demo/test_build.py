@@ -37,6 +37,8 @@ from yigongti.registry.models import (
 from yigongti.registry.standards import standards_check
 
 pytestmark = pytest.mark.django_db
+# What this module checks needs only these demo modules (tests/demo/conftest.py).
+DEMO_MODULES = "registry,accounts"
 
 
 def test_divisions_form_the_county_tree(demo: BuildResult) -> None:

@@ -20,6 +20,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.factories.registry import DivisionFactory
+from yigongti.core.errors import DomainError
 from yigongti.demo import builder
 from yigongti.demo.builder import RebuildRefused, database_reset
 from yigongti.demo.codes import COUNTY_CODE
@@ -31,6 +32,22 @@ def _run_demo(*args: str) -> str:
     out = io.StringIO()
     call_command("demo", *args, stdout=out)
     return out.getvalue()
+
+
+# The command's flow does not depend on how much of the county is built: the registry and the
+# users are enough (the modules' content is tested in the other modules of tests/demo).
+QUICK = "registry,accounts"
+
+
+@pytest.fixture(autouse=True)
+def _quick_demo(settings: Any) -> None:
+    settings.YGT_DEMO_MODULES = QUICK.split(",")
+
+
+def test_unknown_demo_module_is_named(settings: Any) -> None:
+    settings.YGT_DEMO_MODULES = ["registry", "insurance"]
+    with pytest.raises(DomainError, match="insurance"):
+        builder.modules_selected()
 
 
 @pytest.mark.django_db
@@ -82,6 +99,7 @@ def test_rebuild_is_refused_when_the_database_holds_other_data(monkeypatch: pyte
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "YGT_DB_PASS", "YGT_PORT"}}
     env["YGT_DATA_DIR"] = str(data_dir)
+    env["YGT_DEMO_MODULES"] = QUICK
     return env
 
 

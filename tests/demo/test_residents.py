@@ -31,6 +31,8 @@ from yigongti.residents.identity import id_upgrade, name_pinyin
 from yigongti.residents.models import Household, Resident
 
 pytestmark = pytest.mark.django_db
+# What this module checks needs only these demo modules (tests/demo/conftest.py).
+DEMO_MODULES = "registry,accounts,residents"
 
 
 def duplicate_record_nos() -> set[str]:

@@ -24,11 +24,11 @@ from rich.table import Table
 from yigongti.demo.accounts import DEMO_LOGINS, DEMO_PASSWORD
 from yigongti.demo.builder import (
     MODULE_LABELS,
-    MODULES,
     Observer,
     county_build,
     database_reset,
     demo_present,
+    modules_selected,
 )
 from yigongti.demo.context import DEFAULT_SEED, SCALES
 
@@ -38,7 +38,7 @@ class _RichObserver(Observer):
         self.progress = progress
         self.tasks: dict[str, TaskID] = {
             name: progress.add_task(str(MODULE_LABELS.get(name, name)), total=1, start=False)
-            for name, _build in MODULES
+            for name, _build in modules_selected()
         }
         self.current = ""
 
