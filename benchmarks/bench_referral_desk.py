@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import bench_plans
 
@@ -49,14 +48,6 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def _pick(rng: random.Random, weighted: list[tuple[Any, float]]) -> Any:
-    draw = rng.random() * sum(w for _v, w in weighted)
-    for value, weight in weighted:
-        draw -= weight
-        if draw < 0:
-            return value
-    return weighted[-1][0]
-
 
 def load_referrals(n: int, rng: random.Random) -> tuple[int, int]:
     """``n`` referrals with their events, through the demo's generator; (referrals, events)."""
@@ -64,6 +55,7 @@ def load_referrals(n: int, rng: random.Random) -> tuple[int, int]:
 
     from yigongti.accounts.models import User
     from yigongti.core.clock import today
+    from yigongti.demo.context import weighted_choice
     from yigongti.demo.referrals import Maker, deadlines
     from yigongti.referrals.choices import Direction, ReferralKind
     from yigongti.registry.choices import InstitutionType
@@ -85,7 +77,7 @@ def load_referrals(n: int, rng: random.Random) -> tuple[int, int]:
         maker = Maker(rng, day, places, users, deadlines(day))
         for _ in range(min(step, n - start)):
             resident = rng.choice(residents)
-            status = _pick(rng, STATUSES)
+            status = weighted_choice(rng, STATUSES)
             days = rng.uniform(0, RECENT_DAYS) if status in ("requested", "accepted", "arrived") \
                 else rng.uniform(RECENT_DAYS, HISTORY_DAYS)
             requested = maker.now - dt.timedelta(days=days)

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from django.utils.translation import gettext as _
 
-from yigongti.core.rule_fixtures import LoadResult, Outcome, RuleFixture, as_date, upsert_by_code
+from yigongti.core.rule_fixtures import LoadResult, RuleFixture, as_date, upsert, upsert_by_code
 from yigongti.registry.choices import Tier
 
 from .choices import ResultKind
@@ -157,22 +157,9 @@ def recognition_load(fixture: RuleFixture) -> LoadResult:
                 raise fixture.invalid(_("项目 %(code)s 在 %(date)s 有两条规则") % {
                     "code": code, "date": effective_from.isoformat()})
             seen.add((code, effective_from))
-            result.add(_upsert_rule(item, effective_from, values), f"{code}@{effective_from.isoformat()}")
+            outcome = upsert(RecognitionRule, lookup={"item": item, "effective_from": effective_from}, values=values)
+            result.add(outcome, f"{code}@{effective_from.isoformat()}")
     return result
-
-
-def _upsert_rule(item: ResultItem, effective_from: dt.date, values: dict[str, Any]) -> Outcome:
-    row = RecognitionRule.objects.filter(item=item, effective_from=effective_from).first()
-    if row is None:
-        RecognitionRule.objects.create(item=item, effective_from=effective_from, **values)
-        return "created"
-    changed = [name for name, value in values.items() if getattr(row, name) != value]
-    if not changed:
-        return "unchanged"
-    for name in changed:
-        setattr(row, name, values[name])
-    row.save(update_fields=changed)
-    return "updated"
 
 
 LOADERS = {ITEMS_KIND: result_items_load, RECOGNITION_KIND: recognition_load}

@@ -168,9 +168,15 @@ def as_date(fixture: RuleFixture, value: Any, what: str, *, required: bool = Tru
 def upsert_by_code(model: type[models.Model], *, code: str, values: dict[str, Any],
                    key: str = "code") -> Outcome:
     """Create the row with ``key=code`` or bring its fields to ``values``; say which happened."""
-    row = model._default_manager.filter(**{key: code}).first()
+    return upsert(model, lookup={key: code}, values=values)
+
+
+def upsert(model: type[models.Model], *, lookup: dict[str, Any], values: dict[str, Any]) -> Outcome:
+    """Create the row that ``lookup`` finds (its natural key) or bring its fields to ``values``;
+    say which happened — a second load of an unchanged fixture changes nothing."""
+    row = model._default_manager.filter(**lookup).first()
     if row is None:
-        model._default_manager.create(**{key: code}, **values)
+        model._default_manager.create(**lookup, **values)
         return "created"
     changed = [name for name, value in values.items() if getattr(row, name) != value]
     if not changed:

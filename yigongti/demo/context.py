@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,3 +61,13 @@ class BuildContext:
         """Tell the progress display what the current module is doing."""
         if self.on_step is not None:
             self.on_step(label)
+
+
+def weighted_choice(rng: random.Random, weighted: Sequence[tuple[Any, float]]) -> Any:
+    """One value of ``(value, weight)`` pairs, drawn with ``rng`` in proportion to the weights."""
+    draw = rng.random() * sum(w for _v, w in weighted)
+    for value, weight in weighted:
+        draw -= weight
+        if draw < 0:
+            return value
+    return weighted[-1][0]

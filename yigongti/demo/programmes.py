@@ -38,7 +38,7 @@ from yigongti.programmes.specs import ProgrammeNotLoaded, spec_for
 from yigongti.residents.choices import RecordStatus
 from yigongti.residents.models import Resident
 
-from .context import VALID_FROM, BuildContext
+from .context import VALID_FROM, BuildContext, weighted_choice
 
 RESIDENTS_PER_CHUNK = 20_000
 HISTORY_YEARS = 2  # history from 1 January two years back: two full calendar years and this one
@@ -211,7 +211,7 @@ class Maker:
                             diagnosis=rng.choice(DIAGNOSES[code]))
         if visits is None:
             return
-        profile = _pick(rng, [(name, share) for name, share, _d, _l in PATIENT_PROFILES])
+        profile = weighted_choice(rng, [(name, share) for name, share, _d, _l in PATIENT_PROFILES])
         delays, drop = next((d, lost) for name, _s, d, lost in PATIENT_PROFILES if name == profile)
         controlled = CONTROLLED_VISIT_CHANCE[0 if rng.random() < CONTROLLED_PATIENT_SHARE else 1]
         spec = self.specs[code]
@@ -288,7 +288,7 @@ class Maker:
         visits = self.enrol(p, "child", anchor=p.born, enrolled_on=enrolled, how=EnrolmentHow.AUTO)
         if visits is not None:
             self.schedule(visits, p, "child", p.born, CHILD_VISIT_CHANCE)
-        variant = _pick(self.rng, VARIANTS)
+        variant = weighted_choice(self.rng, VARIANTS)
         visits = self.enrol(p, "immunisation", anchor=p.born, enrolled_on=enrolled, how=EnrolmentHow.AUTO,
                             variant=dict(variant))
         if visits is not None:
@@ -355,14 +355,6 @@ class Maker:
         self.schedule(visits, p, "maternal", lmp, ANTENATAL_CHANCE, prefix="postpartum",
                       history=[Service("delivery", delivered)])
 
-
-def _pick(rng: random.Random, weighted: Sequence[tuple[Any, float]]) -> Any:
-    draw = rng.random() * sum(w for _v, w in weighted)
-    for value, weight in weighted:
-        draw -= weight
-        if draw < 0:
-            return value
-    return weighted[-1][0]
 
 
 def build(ctx: BuildContext) -> None:

@@ -51,7 +51,7 @@ from yigongti.residents.models import Resident
 
 from .bulk_rows import ids_draw, table_insert
 from .care import DX
-from .context import BuildContext
+from .context import BuildContext, weighted_choice
 
 S = ReferralStatus
 UP_SHARE = 0.02
@@ -93,14 +93,6 @@ ANSWER = "已阅资料，建议调整用药并两周后复诊；如症状加重�
 Row = dict[str, Any]
 
 
-def _pick(rng: random.Random, weighted: Sequence[tuple[Any, float]]) -> Any:
-    draw = rng.random() * sum(w for _v, w in weighted)
-    for value, weight in weighted:
-        draw -= weight
-        if draw < 0:
-            return value
-    return weighted[-1][0]
-
 
 def _now(today: dt.date) -> dt.datetime:
     """The demo's "now": the real time when today is the real date, else noon of the pinned day."""
@@ -141,7 +133,7 @@ class Maker:
         if from_institution is None:
             from_institution = centre_id if clinic_id is None or rng.random() < FROM_CENTRE_SHARE else clinic_id
         assert from_institution is not None
-        urgency = Urgency.ROUTINE if direction == Direction.DOWN else _pick(rng, URGENCIES)
+        urgency = Urgency.ROUTINE if direction == Direction.DOWN else weighted_choice(rng, URGENCIES)
         respond, escalate = self.limits[urgency]
         name = DX[dx][0] if dx in DX else ""
         row: Row = {
@@ -196,7 +188,7 @@ class Maker:
     def down(self, up: Row) -> Row:
         """Back to where the patient came from, with a care plan."""
         rng = self.rng
-        status = _pick(rng, DOWN_STATUSES)
+        status = weighted_choice(rng, DOWN_STATUSES)
         requested = up["completed_at"]
         if status != S.COMPLETED and requested < self.now - dt.timedelta(days=14):
             status = S.COMPLETED  # an old down-referral is settled by now
