@@ -37,11 +37,34 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
     except Exception as error:
+        pending = _pending_migrations() if _is_database_error(error) else 0
+        if pending:  # the code is newer than the database: say what to do, not which table is missing
+            print(f"ygt {args[0]}: 数据库尚未更新到当前版本（{pending} 个迁移未执行），请先运行 ygt migrate "
+                  f"(the database is behind the code: run ygt migrate)", file=sys.stderr)
+            return 2
         if os.environ.get("YGT_DEBUG") == "1":
             traceback.print_exc()
         print(f"ygt {args[0]}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _is_database_error(error: Exception) -> bool:
+    from django.db import DatabaseError
+
+    return isinstance(error, DatabaseError)
+
+
+def _pending_migrations() -> int:
+    """How many migrations the database has not applied (0 when that cannot be told)."""
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    except DatabaseError:
+        return 0
 
 
 def _run(args: list[str]) -> None:
@@ -71,7 +94,8 @@ USAGE = """ygt — yigongti 县域医共体平台
 
   ygt demo [--scale small|county] [--seed N] [--no-serve]   build a synthetic county, then serve
   ygt serve [--host 127.0.0.1] [--port 8000]               web UI + API
-  ygt import divisions|institutions|staff|residents|followups FILE [--dry-run]   CSV or XLSX, all-or-nothing
+  ygt import divisions|institutions|staff|residents|followups|encounters|results FILE [--dry-run]
+                                                           CSV or XLSX, all-or-nothing, idempotent
   ygt registry check [--format table|json|csv]             三建成 / 三合格 / 三达标 shortfalls
   ygt rules load                                           load the rule fixtures
   ygt plan --programme CODE --start DATE [--history F.csv] [--as-of DATE] [--format table|json|csv]  a plan

@@ -240,6 +240,18 @@ def test_down_referral_moves_an_enrolled_residents_next_due_earlier(rules: Refer
     assert enrolment.next_due is not None and enrolment.next_due <= TODAY + dt.timedelta(days=14)
 
 
+def test_down_referral_once_while_it_is_live(rules: ReferralCounty) -> None:
+    up = _arrived(rules)
+    down = services.referral_down(user=rules.clinician, referral=up, reason="回村随访", care_plan=CARE_PLAN)
+    with pytest.raises(Conflict) as caught:
+        services.referral_down(user=rules.clinician, referral=up, reason="回村随访", care_plan=CARE_PLAN)
+    assert str(down.pk) in str(caught.value)
+    services.referral_reject(user=rules.village_doctor, referral=down, reason="患者已外出务工")
+    again = services.referral_down(user=rules.clinician, referral=up, reason="回乡镇卫生院康复",
+                                   to_institution=rules.centres[0])
+    assert again.parent_id == up.pk and Referral.objects.filter(parent=up).count() == 2
+
+
 def test_down_referral_refusals(rules: ReferralCounty) -> None:
     requested = request_up(rules.village_doctor, rules.resident, rules.hospital)
     with pytest.raises(NotDownReferable):

@@ -311,11 +311,18 @@ def referral_down(*, user: Any, referral: Referral, reason: str, summary: str = 
                   kind: str = "", request: Any = None) -> Referral:
     """Send the patient of an arrived or completed UP referral back down: a new DOWN referral from
     its receiving institution to its sender (or ``to_institution``), same resident and diagnosis,
-    ``parent`` the up-referral; kind ``chronic`` with a care plan, else ``rehabilitation``."""
-    parent = Referral.objects.select_related("from_institution", "to_institution", "resident").get(pk=referral.pk)
+    ``parent`` the up-referral; kind ``chronic`` with a care plan, else ``rehabilitation``. Once
+    only (409) while that down-referral is live; after it was rejected or cancelled, again."""
+    parent = (Referral.objects.select_for_update(of=("self",))
+              .select_related("from_institution", "to_institution", "resident").get(pk=referral.pk))
     require_of(user, parent.to_institution, _("下转该患者"))
     if parent.direction != Direction.UP or parent.status not in (ReferralStatus.ARRIVED, ReferralStatus.COMPLETED):
         raise NotDownReferable(direction=Direction(parent.direction).label, status=status_label(parent.status))
+    earlier = (parent.down_referrals.exclude(status__in=(ReferralStatus.REJECTED, ReferralStatus.CANCELLED))
+               .order_by("pk").first())
+    if earlier is not None:  # one live down-referral per up-referral; a refused or withdrawn one may be redone
+        raise Conflict(field="referral", reason=_("该患者已由此转诊单下转（转诊单 %(pk)s），不能重复下转") % {
+            "pk": earlier.pk})
     target = to_institution or parent.from_institution
     if direction_between(parent.to_institution, target) != Direction.DOWN:
         raise ValidationFailed(field="to_institution", reason=_("下转的接收机构层级应低于“%(name)s”") % {

@@ -53,15 +53,17 @@ def at(user: Any, institution_id: int | None) -> bool:
 
 def allowed_actions(user: Any, referral: Any) -> set[str]:
     """The actions the caller may take on ``referral`` now: the state machine's transitions from its
-    status that the caller's side may take, and 下转 on an arrived or completed up-referral (the
-    services check again)."""
+    status that the caller's side may take, and 下转 on an arrived or completed up-referral not yet
+    sent down (the services check again)."""
     actions = set()
     for action in machine.allowed_actions(referral.status):
         side = machine.SIDE.get(action)
         if at(user, referral.to_institution_id if side == "to" else referral.from_institution_id):
             actions.add(str(action))
+    live_down = any(d.status not in (ReferralStatus.REJECTED, ReferralStatus.CANCELLED)
+                    for d in referral.down_referrals.all())  # prefetched by referral_get
     if (referral.direction == Direction.UP and referral.status in (ReferralStatus.ARRIVED, ReferralStatus.COMPLETED)
-            and at(user, referral.to_institution_id)):
+            and at(user, referral.to_institution_id) and not live_down):
         actions.add("down")
     return actions
 
