@@ -11,7 +11,6 @@ answer 201 for a new row and 200 with the stored one when the same HIS / report 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, caller, problem_response
+from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, caller, domain_problem
 from yigongti.core.clock import today
 from yigongti.core.errors import DomainError, NotFound, ValidationFailed
 from yigongti.registry.models import Institution
@@ -253,12 +252,7 @@ def order_out(o: Order) -> dict[str, Any]:
 
 def _problem(exc: DomainError) -> HttpResponse:
     """Problem details with the ``field`` a validation error names."""
-    response = problem_response(status=exc.status, code=exc.code, detail=exc)
-    if "field" in exc.params:
-        body = json.loads(response.content)
-        body["field"] = exc.params["field"]
-        response.content = json.dumps(body, ensure_ascii=False).encode()
-    return response
+    return domain_problem(exc)
 
 
 def _required(value: str | None, field: str) -> str:

@@ -19,11 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.clock import today
-from yigongti.core.scope import visible
-from yigongti.core.tree import subtree_q
-from yigongti.registry.choices import DivisionLevel
-from yigongti.registry.models import Department, Division, Institution
-from yigongti.registry.selectors import current, division_root_for, institution_list
+from yigongti.registry.models import Department, Institution
+from yigongti.registry.selectors import institution_list
 
 from .choices import AbnormalFlag, CostCategory, DischargeStatus, EncounterKind, ResultKind
 from .models import ResultItem
@@ -45,17 +42,6 @@ def item_choices(items: Iterable[ResultItem]) -> Choices:
         groups.setdefault(item.kind, []).append((item.code, f"{item.name}（{item.code}{unit}）"))
     labels = dict(ResultKind.choices)
     return [(labels.get(kind, kind), rows) for kind, rows in groups.items() if rows]
-
-
-def org_choices(user: Any) -> Choices:
-    """The caller's view unit and the townships below it (codes and names)."""
-    root = division_root_for(user)
-    if root is None:
-        return []
-    below = visible(user, current(Division.objects.filter(subtree_q(root.path), level=DivisionLevel.TOWNSHIP)))
-    rows: Choices = [(root.code, f"{root.name}（{root.code}）")]
-    rows += [(d.code, f"{d.name}（{d.code}）") for d in below.exclude(pk=root.pk).order_by("path")]
-    return rows
 
 
 def _money(value: Any) -> Decimal | None:
@@ -217,16 +203,4 @@ class ResultForm(forms.Form):
     def item_obj(self) -> ResultItem | None:
         return self.items.get(self.cleaned_data.get("item") or "")
 
-
-class StatsForm(forms.Form):
-    """The statistics page's filters: a unit of the caller's scope and a year."""
-
-    org = forms.ChoiceField(label=_("单位"), required=False)
-    year = forms.IntegerField(label=_("年度"), required=False, min_value=2000, max_value=2100,
-                              widget=forms.NumberInput(attrs={"size": 6}))
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = cast(forms.ChoiceField, self.fields["org"])
-        field.choices = org_choices(user)
 

@@ -15,13 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from yigongti.core.clock import today
-from yigongti.core.errors import NotFound
 from yigongti.core.spreadsheets import xlsx_response
-from yigongti.registry.selectors import division_root_for
+from yigongti.registry.filters import org_year_params
 
 from . import selectors
-from .forms import StatsForm
 
 RECOGNITION_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("institution", gettext_lazy("机构代码")), ("institution_name", gettext_lazy("机构")),
@@ -33,19 +30,6 @@ BOOKED_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("month", gettext_lazy("月份")), ("visits", gettext_lazy("就诊人次")), ("booked", gettext_lazy("预约就诊人次")),
     ("rate", gettext_lazy("预约诊疗率（%）")),
 )
-
-
-def _params(request: HttpRequest) -> tuple[StatsForm, str | None, int]:
-    root = division_root_for(request.user)
-    org, year = (root.code if root is not None else None), today().year
-    form = StatsForm(request.GET or None, user=request.user, initial={"org": org, "year": year})
-    if form.is_bound:
-        form.is_valid()
-        if "org" in form.errors:
-            raise NotFound()  # a unit outside the caller's scope is not found, as everywhere
-        org = form.cleaned_data.get("org") or org
-        year = form.cleaned_data.get("year") or year
-    return form, org, year
 
 
 def percent(part: Any, whole: Any) -> Decimal | None:
@@ -74,7 +58,7 @@ def _booked(rows: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[
 @login_required
 def stats(request: HttpRequest) -> HttpResponse:
     """互认与预约统计 — per institution and month; ``?format=xlsx`` downloads both tables."""
-    form, org, year = _params(request)
+    form, org, year = org_year_params(request)
     recognition, recognition_total = _recognition(
         selectors.recognition_stats(user=request.user, org_code=org, year=year))
     booked, booked_total = _booked(selectors.booked_share(user=request.user, org_code=org, year=year))

@@ -79,14 +79,17 @@ WRITE_PROBLEMS: dict[int, type[Problem]] = {**PROBLEMS, 409: Problem}
 
 
 def problem_response(*, status: int, code: str, detail: Any, title: Any = None,
-                     errors: list[Any] | None = None, headers: dict[str, str] | None = None) -> HttpResponse:
-    """A problem-details response; ``detail``/``title`` are rendered in the active language now."""
+                     errors: list[Any] | None = None, headers: dict[str, str] | None = None,
+                     extra: dict[str, Any] | None = None) -> HttpResponse:
+    """A problem-details response; ``detail``/``title`` are rendered in the active language now;
+    ``extra`` adds members of the problem type (``field``, ``existing`` …)."""
     if title is None:
         title = TITLES.get(status) or HTTPStatus(status).phrase
     body: dict[str, Any] = {"type": TYPE_PREFIX + code, "title": str(title), "status": status,
                             "code": code, "detail": str(detail)}
     if errors is not None:
         body["errors"] = errors
+    body.update(extra or {})
     response = HttpResponse(json.dumps(body, ensure_ascii=False, cls=DjangoJSONEncoder), status=status,
                             content_type=f"{PROBLEM_CONTENT_TYPE}; charset=utf-8")
     for name, value in (headers or {}).items():
@@ -99,6 +102,15 @@ def _jsonable(item: Any) -> Any:
         return {key: str(value) if not isinstance(value, int) else value
                 for key, value in dataclasses.asdict(item).items()}
     return str(item)
+
+
+def domain_problem(exc: DomainError, *, errors: list[Any] | None = None,
+                   extra: dict[str, Any] | None = None) -> HttpResponse:
+    """Problem details of a service's error as a route answers it: with the ``field`` the error
+    names (so a form can show it in place), ``errors`` and any ``extra`` members."""
+    members = {"field": exc.params["field"]} if "field" in exc.params else {}
+    return problem_response(status=exc.status, code=exc.code, detail=exc, errors=errors,
+                            extra={**members, **(extra or {})})
 
 
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:

@@ -11,7 +11,6 @@ body ``idempotency_key`` or header ``Idempotency-Key``) was already recorded.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, caller, problem_response
+from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, caller, domain_problem
 from yigongti.core.clock import today
 from yigongti.core.errors import DomainError, NotFound, ValidationFailed
 from yigongti.registry.models import Institution
@@ -233,12 +232,7 @@ def _problem(exc: DomainError) -> HttpResponse:
     """Problem details with ``field`` and, for measurements, one ``errors`` entry per bad field."""
     problems = getattr(exc, "problems", None)
     errors = [{"loc": [code], "msg": str(msg)} for code, msg in problems] if problems else None
-    response = problem_response(status=exc.status, code=exc.code, detail=exc, errors=errors)
-    if "field" in exc.params:
-        body = json.loads(response.content)
-        body["field"] = exc.params["field"]
-        response.content = json.dumps(body, ensure_ascii=False).encode()
-    return response
+    return domain_problem(exc, errors=errors)
 
 
 def _pk(value: str) -> int:

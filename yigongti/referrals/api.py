@@ -11,14 +11,13 @@ answers 201, or 200 with the stored referral when the ``Idempotency-Key`` header
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, caller, problem_response
+from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, caller, domain_problem
 from yigongti.core.clock import today
 from yigongti.core.errors import DomainError, NotFound
 from yigongti.residents.selectors import resident_get
@@ -274,12 +273,8 @@ def consult_out(c: Teleconsultation) -> dict[str, Any]:
 
 
 def _problem(exc: DomainError) -> HttpResponse:
-    response = problem_response(status=exc.status, code=exc.code, detail=exc)
-    if "field" in exc.params:
-        body = json.loads(response.content)
-        body["field"] = exc.params["field"]
-        response.content = json.dumps(body, ensure_ascii=False).encode()
-    return response
+    """Problem details with the ``field`` a validation error names."""
+    return domain_problem(exc)
 
 
 def _pk(value: str) -> int:

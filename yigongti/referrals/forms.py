@@ -22,11 +22,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.clock import today
-from yigongti.core.scope import visible
-from yigongti.core.tree import subtree_q
-from yigongti.registry.choices import DivisionLevel, InstitutionType, Tier
-from yigongti.registry.models import Department, Division, Institution
-from yigongti.registry.selectors import current, division_root_for
+from yigongti.registry.choices import InstitutionType, Tier
+from yigongti.registry.models import Department, Institution
+from yigongti.registry.selectors import current
 
 from .choices import ReferralKind, Urgency
 
@@ -98,16 +96,6 @@ def result_label(result: Any) -> str:
 
 def result_choices(results: Iterable[Any]) -> Choices:
     return [(r.pk, result_label(r)) for r in results]
-
-
-def org_choices(user: Any) -> Choices:
-    """The caller's view unit and the townships below it (codes and names)."""
-    root = division_root_for(user)
-    if root is None:
-        return []
-    below = visible(user, current(Division.objects.filter(subtree_q(root.path), level=DivisionLevel.TOWNSHIP)))
-    return [(root.code, f"{root.name}（{root.code}）"),
-            *((d.code, f"　{d.name}（{d.code}）") for d in below.exclude(pk=root.pk).order_by("path"))]
 
 
 def _set_choices(form: forms.Form, name: str, choices: Choices) -> None:
@@ -289,12 +277,3 @@ class AnswerForm(forms.Form):
                              error_messages={"required": _("请填写会诊意见。")})
 
 
-class StatsForm(forms.Form):
-    """The statistics filter: unit and year."""
-
-    org = forms.ChoiceField(label=_("单位"), required=False)
-    year = forms.IntegerField(label=_("年份"), required=False, min_value=2000, max_value=2100)
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _set_choices(self, "org", org_choices(user))

@@ -12,13 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from yigongti.core.clock import today
 from yigongti.core.errors import NotFound
 from yigongti.core.spreadsheets import xlsx_response
-from yigongti.registry.selectors import division_root_for
+from yigongti.registry.filters import org_year_params
 
 from . import selectors as referral_selectors
-from .forms import StatsForm
 
 COLUMNS: tuple[tuple[str, Any], ...] = (
     ("institution", gettext_lazy("机构代码")), ("institution_name", gettext_lazy("机构")),
@@ -32,17 +30,9 @@ COUNTS = ("up_out", "up_in", "down_out", "down_in")
 @login_required
 def stats(request: HttpRequest) -> HttpResponse:
     """转诊统计 — by institution and month for a unit and a year; ``format=xlsx`` downloads it."""
-    root = division_root_for(request.user)
-    if root is None:
+    form, org, year = org_year_params(request)
+    if org is None:  # no unit of their own: nothing to count
         raise NotFound()
-    org, year = root.code, today().year
-    form = StatsForm(request.GET or None, user=request.user, initial={"org": org, "year": year})
-    if form.is_bound:
-        form.is_valid()
-        if "org" in form.errors:
-            raise NotFound()  # a unit outside the caller's scope is not found, as everywhere
-        org = form.cleaned_data.get("org") or org
-        year = form.cleaned_data.get("year") or year
     rows = referral_selectors.referral_counts(user=request.user, org_code=org, year=year)
     if request.GET.get("format") == "xlsx":
         return _xlsx(rows, f"referrals-{org}-{year}")

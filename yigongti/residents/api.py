@@ -11,14 +11,21 @@ existing record lies outside the caller's scope) and ``basis``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from yigongti.core import audit
-from yigongti.core.api import PROBLEMS, WRITE_PROBLEMS, Page, PageParams, caller, page_of, problem_response
+from yigongti.core.api import (
+    PROBLEMS,
+    WRITE_PROBLEMS,
+    Page,
+    PageParams,
+    caller,
+    domain_problem,
+    page_of,
+)
 from yigongti.core.errors import DomainError, NotFound
 from yigongti.registry.choices import Sex
 
@@ -319,17 +326,12 @@ class ResidentFilters(Schema):
 
 def _problem(exc: DomainError) -> HttpResponse:
     """Problem details of a service error, with ``field`` and (for duplicates) ``existing``/``basis``."""
-    response = problem_response(status=exc.status, code=exc.code, detail=exc)
-    body = json.loads(response.content)
-    if "field" in exc.params:
-        body["field"] = exc.params["field"]
-    if isinstance(exc, DuplicateResident):
-        body["basis"] = exc.basis
-        body["existing"] = None if exc.existing is None else {
-            "record_no": exc.existing.record_no, "name": exc.existing.name,
-            "village": {"code": exc.existing.village.code, "name": exc.existing.village.name}}
-    response.content = json.dumps(body, ensure_ascii=False).encode()
-    return response
+    if not isinstance(exc, DuplicateResident):
+        return domain_problem(exc)
+    existing = None if exc.existing is None else {
+        "record_no": exc.existing.record_no, "name": exc.existing.name,
+        "village": {"code": exc.existing.village.code, "name": exc.existing.village.name}}
+    return domain_problem(exc, extra={"basis": exc.basis, "existing": existing})
 
 
 def _pk(value: str) -> int:
