@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -185,11 +185,16 @@ def _encounter_replay(*, institution: Institution | None, outside: str, source_n
     return qs.first()
 
 
-def _replayed(encounter: Encounter, resident: Resident) -> Encounter:
-    if encounter.resident_id != resident.pk:
-        raise KeyReused(key=encounter.source_no, field="source_no")
-    encounter.replayed = True  # type: ignore[attr-defined]
-    return encounter
+Keyed = TypeVar("Keyed", Encounter, Result)
+
+
+def _replayed(row: Keyed, resident: Resident) -> Keyed:
+    """The row stored earlier under the same source number, marked ``replayed`` — unless that
+    number belongs to another resident (409: the HIS reused it)."""
+    if row.resident_id != resident.pk:
+        raise KeyReused(key=row.source_no, field="source_no")
+    row.replayed = True  # type: ignore[attr-defined]
+    return row
 
 
 @audit_misses
@@ -321,13 +326,6 @@ def _result_replay(performed_by: Institution, source_no: str) -> Result | None:
     return Result.objects.filter(performed_by=performed_by, source_no=source_no).select_related("item").first()
 
 
-def _result_replayed(result: Result, resident: Resident) -> Result:
-    if result.resident_id != resident.pk:
-        raise KeyReused(key=result.source_no, field="source_no")
-    result.replayed = True  # type: ignore[attr-defined]
-    return result
-
-
 @audit_misses
 @transaction.atomic
 def result_record(*, user: Any, resident: Resident, item_code: str, performed_by: Institution,
@@ -348,7 +346,7 @@ def result_record(*, user: Any, resident: Resident, item_code: str, performed_by
     key = (source_no or "").strip()[:64]
     existing = _result_replay(performed_by, key)
     if existing is not None:
-        return _result_replayed(existing, resident)
+        return _replayed(existing, resident)
     item = item_get(item_code)
     canonical = unit_of(item, unit)
     text = (value_text or "").strip()[:200]
@@ -391,7 +389,7 @@ def result_record(*, user: Any, resident: Resident, item_code: str, performed_by
         winner = _result_replay(performed_by, key)
         if winner is None:
             raise
-        return _result_replayed(winner, resident)
+        return _replayed(winner, resident)
     result.replayed = False  # type: ignore[attr-defined]
     audit.record(user=user, action=AuditAction.CREATE, object_type=RESULT, object_id=result.pk, path=result.path,
                  request=request,
