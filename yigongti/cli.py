@@ -94,7 +94,7 @@ USAGE = """ygt — yigongti 县域医共体平台
 
   ygt demo [--scale small|county] [--seed N] [--no-serve]   build a synthetic county, then serve
   ygt serve [--host 127.0.0.1] [--port 8000]               web UI + API
-  ygt import divisions|institutions|staff|residents|followups|encounters|results FILE [--dry-run]
+  ygt import divisions|institutions|staff|residents|followups|encounters|results|population FILE [--dry-run]
                                                            CSV or XLSX, all-or-nothing, idempotent
   ygt registry check [--format table|json|csv]             三建成 / 三合格 / 三达标 shortfalls
   ygt rules load                                           load the rule fixtures
@@ -103,6 +103,9 @@ USAGE = """ygt — yigongti 县域医共体平台
                                                            due this week / overdue / not seen this year
   ygt programmes sync [--date DATE]                        daily: enrol 65th birthdays and newborns, extend plans
   ygt referrals escalate [--at ISO]                        unanswered referrals past their deadline → referral centre
+  ygt analytics refresh [--full] [--engine duckdb|spark]  export changed months to Parquet, recompute indicators
+  ygt indicators [--org CODE] [--period 2025|2025Q1|202503|202503R12] [--indicator CODE] [--format table|json|csv]
+                                                           stored indicator values (numerator, denominator, value)
   ygt dedupe [--input FILE.csv] [--format csv|json|table]  duplicate residents, or inside any CSV
   ygt link --input FILE.csv [--format csv|json|table]      link an outside list to the residents
   ygt token create --user NAME --name LABEL                an API token

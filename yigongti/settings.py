@@ -8,6 +8,9 @@ Everything a deployment changes comes from the environment:
 - ``YGT_DEBUG``      — ``1`` for Django debug pages (never in production)
 - ``YGT_ALLOWED_HOSTS`` — comma separated
 - ``YGT_DEMO_MODULES`` — the demo modules to build (comma separated; default all)
+- ``YGT_ANALYTICS_DIR`` — the Parquet fact tables (default ``$YGT_DATA_DIR/analytics``)
+- ``YGT_ANALYTICS_MONTHS`` — how many months of periods the indicators keep (default 36)
+- ``YGT_SPARK_MASTER`` — the Spark master URL for ``--engine spark`` (default ``local[*]``)
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ INSTALLED_APPS = [
     "yigongti.care",
     "yigongti.programmes",
     "yigongti.referrals",
+    "yigongti.analytics",
     "yigongti.interop",
     "yigongti.demo",
     "yigongti.web",
@@ -122,6 +126,11 @@ LOGOUT_REDIRECT_URL = "login"
 YGT_LOGIN_MAX_FAILURES = int(os.environ.get("YGT_LOGIN_MAX_FAILURES", "5"))
 # The demo modules ``ygt demo`` builds: all (empty), or a prefix of them by name, e.g.
 # "registry,accounts" for a quick county without people (the tests of the command use it).
+# Analytics: Parquet facts under YGT_ANALYTICS_DIR; periods kept for the last YGT_ANALYTICS_MONTHS months;
+# the Spark engine runs on YGT_SPARK_MASTER (default local[*]).
+YGT_ANALYTICS_DIR = Path(os.environ.get("YGT_ANALYTICS_DIR", str(DATA_DIR / "analytics"))).resolve()
+YGT_ANALYTICS_MONTHS = int(os.environ.get("YGT_ANALYTICS_MONTHS", "36"))
+YGT_SPARK_MASTER = os.environ.get("YGT_SPARK_MASTER", "")
 YGT_DEMO_MODULES = [name.strip() for name in os.environ.get("YGT_DEMO_MODULES", "").split(",") if name.strip()]
 YGT_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("YGT_LOGIN_LOCKOUT_MINUTES", "15"))
 

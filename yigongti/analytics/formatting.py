@@ -1,0 +1,15 @@
+"""How indicator numbers are shown: "—" for a value that does not exist (a zero denominator), never 0."""
+
+from __future__ import annotations
+
+DASH = "—"
+
+
+def format_number(value: float | None, decimals: int = 1, unit: str = "") -> str:
+    """``value`` with ``decimals`` places and thousands separators, the unit after a ratio ("%", "‰")."""
+    if value is None:
+        return DASH
+    text = f"{value:,.{decimals}f}"
+    if decimals and "." in text:
+        text = text.rstrip("0").rstrip(".") if abs(value) >= 1e6 else text
+    return f"{text}{unit}" if unit in {"%", "‰"} else text
