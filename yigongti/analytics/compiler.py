@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from yigongti.core.errors import ValidationFailed
 
-from .definitions import Definition, Measure, Related
+from .definitions import Definition, Measure
 from .facts import FACTS, ORG_LEVELS, Fact
 
 
@@ -145,12 +145,22 @@ def _related_date(fact: Fact, code: str, part: str) -> str:
 
 
 def compile_measure(code: str, part: str, measure: Measure, period_types: tuple[str, ...]) -> str:
-    """The SQL of one measure over all periods of ``period_types`` (see the module docstring)."""
+    """The SQL of one measure over all periods of ``period_types`` (see the module docstring).
+
+    Plans, cheapest first: a count or sum without related conditions aggregates the fact once per
+    month (events) or stock date (stocks) and org unit, then sums those into periods — the fact is
+    scanned once whatever the number of periods. With related conditions, the base rows are
+    expanded by period and each condition is pre-aggregated per key and month (or per key) before
+    it is joined; a condition that compares with the base row (``base.<column>``) joins row by row.
+    """
     fact = fact_of(measure.fact, code, part)
     scope = _Scope(code=code, part=part, fact=fact, alias="f")
     prefix = "" if measure.by == "residence" else "inst_"
     orgs = [_column(scope, f"{prefix}{level}", _("层级")) for level in ORG_LEVELS]
     types = ", ".join(f"'{t}'" for t in period_types)
+    at_column = "at_mi" if measure.at == "end" else "mid_mi"
+    two_stage = not measure.related and measure.count != "distinct"
+    at = "a.at_mi" if two_stage else f"p.{at_column}"
     conditions: list[str] = []
     age_months: str | None = None
     if measure.mode == "events":
@@ -158,8 +168,10 @@ def compile_measure(code: str, part: str, measure: Measure, period_types: tuple[
         source = f"{fact.name} f JOIN period_months p ON p.mi = {_mi(date)} AND p.ptype IN ({types})"
     else:
         start = _column(scope, measure.start, "start")
-        at = "p.at_mi" if measure.at == "end" else "p.mid_mi"
-        source = f"{fact.name} f JOIN period_at p ON p.ptype IN ({types}) AND {_mi(start)} <= {at}"
+        table = (f"(SELECT DISTINCT {at_column} AS at_mi FROM period_at WHERE ptype IN ({types})) a" if two_stage
+                 else "period_at p")
+        type_test = "" if two_stage else f" AND p.ptype IN ({types})"
+        source = f"{fact.name} f JOIN {table} ON {_mi(start)} <= {at}{type_test}"
         if measure.end:
             end = _column(scope, measure.end, "end")
             source += f" AND ({end} IS NULL OR {_mi(end)} > {at})"
@@ -176,6 +188,21 @@ def compile_measure(code: str, part: str, measure: Measure, period_types: tuple[
         conditions.append(f"({qualify(measure.where, scope)})")
     carried = "" if measure.count == "rows" else _column(scope, measure.column, measure.count)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    named = [f"{o} AS o_{o.split('.')[1]}" for o in orgs]
+    m_orgs = [f"m.o_{o.split('.')[1]}" for o in orgs]
+
+    if two_stage:
+        value = _aggregate(measure.count, carried)
+        if measure.mode == "events":
+            inner = (f"SELECT {_mi(date)} AS mi, {', '.join(named)}, {value} AS v FROM {fact.name} f{where}"
+                     f" GROUP BY {_mi(date)}, {', '.join(orgs)}")
+            join = f"period_months p ON p.mi = m.mi AND p.ptype IN ({types})"
+        else:
+            inner = (f"SELECT a.at_mi AS at_mi, {', '.join(named)}, {value} AS v FROM {source}{where}"
+                     f" GROUP BY a.at_mi, {', '.join(orgs)}")
+            join = f"period_at p ON p.{at_column} = m.at_mi AND p.ptype IN ({types})"
+        return (f"WITH m AS ({inner}) SELECT p.period AS period, {_org_case(m_orgs)}, sum(m.v) AS v"
+                f" FROM m JOIN {join} GROUP BY GROUPING SETS {_sets('p.period', m_orgs)}")
 
     if not measure.related:
         value = _aggregate(measure.count, carried)
@@ -187,40 +214,54 @@ def compile_measure(code: str, part: str, measure: Measure, period_types: tuple[
     ctes: list[str] = []
     joins: list[str] = []
     tests: list[str] = []
-    related_sql: list[tuple[Related, str, str, str]] = []
     for index, related in enumerate(measure.related):
         rel_fact = fact_of(related.fact, code, f"{part}.related[{index}]")
+        refs: set[str] = set()
         rscope = _Scope(code=code, part=f"{part}.related[{index}]", fact=rel_fact, alias="r", base=fact,
-                        base_refs=base_refs, age_months="b.age_months" if age_months else None)
+                        base_refs=refs, age_months="b.age_months" if age_months else None)
         key = _column(rscope, related.key, "key")
         _column(scope, related.base_key, "base_key")
         base_refs.add(related.base_key)
         rwhere = qualify(related.where, rscope) if related.where else ""
         latest = qualify(related.latest, rscope) if related.latest else ""
         minimum = related.min if related.min.isdigit() else qualify(related.min, rscope)
-        related_sql.append((related, key, rwhere, latest))
+        base_refs |= refs
         date = _related_date(rel_fact, code, rscope.part)
-        period_join = (f" JOIN period_months q ON q.period = b.period AND q.mi = {_mi('r.' + date)}"
-                       if related.in_period else "")
-        extra = (f", max_by(CASE WHEN {latest} THEN 1 ELSE 0 END, {_order_key('r', date)}) AS ok"
-                 if latest else "")
+        order = _order_key("r", date)
+        ok = f"CASE WHEN {latest} THEN 1 ELSE 0 END" if latest else ""
         cond_where = f" WHERE {rwhere}" if rwhere else ""
-        ctes.append(
-            f"c{index} AS (SELECT b.rid, b.period, count(*) AS n{extra} FROM base b JOIN {rel_fact.name} r"
-            f" ON {key} = b.base_{related.base_key}{period_join}{cond_where} GROUP BY b.rid, b.period)"
-        )
-        joins.append(f" LEFT JOIN c{index} ON c{index}.rid = b.rid AND c{index}.period = b.period")
-        test = f"coalesce(c{index}.n, 0) >= {minimum}"
+        c = f"c{index}"
+        on_key = f"b.base_{related.base_key}"
+        if refs:  # compares with the base row: join row by row
+            period_join = (f" JOIN period_months q ON q.period = b.period AND q.mi = {_mi('r.' + date)}"
+                           if related.in_period else "")
+            extra = f", max_by({ok}, {order}) AS ok" if latest else ""
+            ctes.append(f"{c} AS (SELECT b.rid, b.period, count(*) AS n{extra} FROM base b JOIN {rel_fact.name} r"
+                        f" ON {key} = {on_key}{period_join}{cond_where} GROUP BY b.rid, b.period)")
+            joins.append(f" LEFT JOIN {c} ON {c}.rid = b.rid AND {c}.period = b.period")
+        elif related.in_period:  # per key and month, then per key and period
+            extra_m = f", max({order}) AS lk, max_by({ok}, {order}) AS lok" if latest else ""
+            extra_p = ", max_by(x.lok, x.lk) AS ok" if latest else ""
+            ctes.append(f"{c}m AS (SELECT {key} AS k, {_mi('r.' + date)} AS mi, count(*) AS n{extra_m}"
+                        f" FROM {rel_fact.name} r{cond_where} GROUP BY {key}, {_mi('r.' + date)})")
+            ctes.append(f"{c} AS (SELECT x.k, q.period, sum(x.n) AS n{extra_p} FROM {c}m x"
+                        f" JOIN period_months q ON q.mi = x.mi GROUP BY x.k, q.period)")
+            joins.append(f" LEFT JOIN {c} ON {c}.k = {on_key} AND {c}.period = b.period")
+        else:  # any time: per key
+            extra = f", max_by({ok}, {order}) AS ok" if latest else ""
+            ctes.append(f"{c} AS (SELECT {key} AS k, count(*) AS n{extra} FROM {rel_fact.name} r{cond_where}"
+                        f" GROUP BY {key})")
+            joins.append(f" LEFT JOIN {c} ON {c}.k = {on_key}")
+        test = f"coalesce({c}.n, 0) >= {minimum}"
         if latest:
-            test += f" AND c{index}.ok = 1"
+            test += f" AND {c}.ok = 1"
         tests.append(f"({test})")
     carry = [f"f.{name} AS base_{name}" for name in sorted(base_refs)]
     if carried:
         carry.append(f"{carried} AS m_value")
     if age_months:
         carry.append(f"{age_months} AS age_months")
-    base_orgs = [f"{o} AS o_{o.split('.')[1]}" for o in orgs]
-    base = (f"base AS (SELECT f.id AS rid, p.period AS period, {', '.join(base_orgs + carry)}"
+    base = (f"base AS (SELECT f.id AS rid, p.period AS period, {', '.join(named + carry)}"
             f" FROM {source}{where})")
     glue = " AND " if measure.match == "all" else " OR "
     value = _aggregate(measure.count, "b.m_value")

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 ORG_LEVELS = ("county", "township", "village")
 MONEY = pa.decimal128(14, 2)
@@ -156,7 +156,9 @@ def _end_of_record() -> Any:
 
     from yigongti.residents.choices import RecordStatus
 
-    return Case(When(status=RecordStatus.ACTIVE, then=None), default=F("status_date"))
+    # A record closed without a status date ends on the day it was last changed.
+    return Case(When(status=RecordStatus.ACTIVE, then=None),
+                default=Coalesce(F("status_date"), TruncDate("updated_at")))
 
 
 RESIDENTS = Fact(
@@ -434,7 +436,7 @@ DOSES = Fact(
 
 
 def _dose_rows(fact: Fact, ranges: list[tuple[dt.date, dt.date]] | None) -> Iterator[pa.Table]:
-    """One row per child × dose of the schedule that has come due (the child's variant only),
+    """One row per child × dose of the schedule (the child's variant only; doses due later included),
     with the first date the dose was given and whether that was inside its on-time window —
     the plan engine's own dose table (:mod:`yigongti.programmes.engine.doses`)."""
     from yigongti.core.clock import today
@@ -470,9 +472,7 @@ def _dose_rows(fact: Fact, ranges: list[tuple[dt.date, dt.date]] | None) -> Iter
             for number, dose in enumerate(doses):
                 if dose.option and dose.option not in options:
                     continue
-                due = dose.at.after(anchor)
-                if due > as_of:
-                    continue
+                due = dose.at.after(anchor)  # doses not yet due are kept: the fact must not depend on today
                 window_start, window_end = dose.window.around(due)
                 on = history.get(dose.item)
                 rows["id"].append(enrolment_id * 100 + number)
