@@ -13,8 +13,15 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.browser import page  # noqa: F401  (the Playwright page fixture, for every directory)
+
+# Timing is not a test result (no timing asserts): a busy machine must not fail a property test
+# because generating its examples was slow.
+hypothesis_settings.register_profile("ygt", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("ygt")
 
 
 def pytest_configure(config: pytest.Config) -> None:
