@@ -22,6 +22,7 @@ from yigongti.analytics.formatting import format_number
 from yigongti.analytics.models import Indicator
 from yigongti.analytics.periods import parse
 from yigongti.analytics.selectors import cells, default_period, org_for
+from yigongti.core.errors import NotFound
 from yigongti.core.scope import SYSTEM
 
 COLUMNS = ("indicator", "org", "period", "numerator", "denominator", "value")
@@ -39,7 +40,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         period = parse(options["period"]) if options["period"] else default_period("year")
         if options["org"]:
-            org = org_for(user=SYSTEM, code=options["org"].strip()).code
+            try:
+                org = org_for(user=SYSTEM, code=options["org"].strip()).code
+            except NotFound as exc:
+                raise CommandError(_("没有区划代码为“%(code)s”的单位。") % {"code": options["org"]}) from exc
         else:
             from yigongti.registry.models import Division
 
