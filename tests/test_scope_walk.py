@@ -59,7 +59,7 @@ def test_every_web_route_hides_another_village(county: MiniCounty, other_village
     for route in routes:
         for key in ("division", "institution", "staff", "resident"):
             value = other_village[key]
-            url = _fill(route, {"code": value, "pk": value, "programme": "hypertension"})
+            url = _fill(route, {"code": value, "pk": value, "programme": "hypertension", "indicator": "record_rate"})
             response = client.get(url)
             assert response.status_code == 404, (url, response.status_code)
             body = response.content.decode()
@@ -217,3 +217,32 @@ def test_care_and_referral_objects_hide_another_village(county: MiniCounty, othe
                     assert response.status_code in (404, 422), (url, verb, response.status_code)
                 assert other_village["resident_name"] not in response.content.decode()
     assert Referral.objects.get().status == "requested"
+
+
+def test_analytics_routes_hide_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
+    """With values stored for every unit, the village doctor of village A gets 404 for every
+    indicator page, partial, download and API filter of village B (and of the township and county
+    above), and no list shows their values."""
+    from tests.analytics.conftest import store_values
+
+    stored = store_values(county)
+    hidden = [stored.b, stored.t1, stored.county, stored.d]
+    routes = sorted(r for r in set(_web_patterns(get_resolver().url_patterns)) if r.startswith("analytics/"))
+    assert len(routes) >= 4, routes
+    client = Client()
+    assert client.login(username="cunyi", password=PASSWORD)
+    for route in routes:
+        for division in hidden:
+            url = _fill(route, {"code": division.code, "indicator": "record_rate"})
+            for query, headers in (("?period=2025", {}), ("?period=2025&format=xlsx", {}),
+                                   ("?period=2025&depth=2", {"HX-Request": "true"})):
+                response = client.get(url + query, headers=headers)
+                assert response.status_code == 404, (url + query, response.status_code)
+                assert stored.b.name not in response.content.decode()
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=county.village_doctor, name='walk')}")
+    for division in hidden:
+        response = api.get("/api/v1/indicators", {"org": division.code})
+        assert response.status_code == 404 and response["Content-Type"].startswith("application/problem+json")
+    for params in ({}, {"level": "village"}, {"level": "township"}, {"period": "2025"}):
+        items = json.loads(api.get("/api/v1/indicators", {**params, "limit": 500}).content)["items"]
+        assert {item["org"] for item in items} <= {county.village_a.code}, params

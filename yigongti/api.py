@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 
 from yigongti.accounts.api import API_AUTH
 from yigongti.accounts.api import router as accounts_router
+from yigongti.analytics.api import router as analytics_router
 from yigongti.care.api import results_router
 from yigongti.care.api import router as care_router
 from yigongti.core.api import install_problem_handlers
@@ -34,3 +35,4 @@ api.add_router("/programmes", programmes_router)
 api.add_router("/care", care_router)
 api.add_router("/results", results_router)
 api.add_router("/referrals", referrals_router)
+api.add_router("/indicators", analytics_router)

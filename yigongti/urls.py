@@ -12,5 +12,6 @@ urlpatterns = [
     path("programmes/", include("yigongti.programmes.urls")),
     path("referrals/", include("yigongti.referrals.urls")),
     path("care/", include("yigongti.care.urls")),
+    path("analytics/", include("yigongti.analytics.urls")),
     path("", include("yigongti.web.urls")),
 ]

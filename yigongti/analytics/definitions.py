@@ -89,6 +89,7 @@ class Definition:
     name: str
     name_en: str
     group: str
+    group_en: str
     unit: str
     factor: float
     decimals: int
@@ -130,6 +131,7 @@ class _Reader:
             return "", ""
         if not isinstance(value, dict) or not value.get("zh-hans") or not value.get("en"):
             raise self.fail(key, _("应写明 zh-hans 与 en 两种文字"))
+        self.keys(value, key, {"zh-hans", "en"})  # a comma inside {…} would make a stray key: quote the text
         return str(value["zh-hans"]).strip(), str(value["en"]).strip()
 
     def number(self, value: Any, key: str, default: float) -> float:
@@ -215,7 +217,7 @@ FIELDS = {"code", "name", "group", "unit", "factor", "decimals", "direction", "p
           "numerator", "denominator", "compare", "target", "by"}
 
 
-def parse(raw: Any, *, sort_order: int = 0) -> Definition:
+def parse(raw: Any, *, sort_order: int = 0, groups: dict[str, str] | None = None) -> Definition:
     """One indicator of the fixture → :class:`Definition`, or :class:`DefinitionInvalid`."""
     code = str(raw.get("code", "?")) if isinstance(raw, dict) else "?"
     reader = _Reader(code)
@@ -236,7 +238,9 @@ def parse(raw: Any, *, sort_order: int = 0) -> Definition:
     target = raw.get("target")
     return Definition(
         code=reader.text(raw.get("code"), "code"), name=name, name_en=name_en,
-        group=reader.text(raw.get("group"), "group"), unit=reader.text(raw.get("unit"), "unit", required=False),
+        group=reader.text(raw.get("group"), "group"),
+        group_en=(groups or {}).get(str(raw.get("group")), str(raw.get("group"))),
+        unit=reader.text(raw.get("unit"), "unit", required=False),
         factor=reader.number(raw.get("factor"), "factor", 1.0),
         decimals=int(reader.number(raw.get("decimals"), "decimals", 1)),
         direction=reader.choice(raw.get("direction"), "direction", ("higher", "lower", "none"), "higher"),

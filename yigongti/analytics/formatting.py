@@ -10,6 +10,4 @@ def format_number(value: float | None, decimals: int = 1, unit: str = "") -> str
     if value is None:
         return DASH
     text = f"{value:,.{decimals}f}"
-    if decimals and "." in text:
-        text = text.rstrip("0").rstrip(".") if abs(value) >= 1e6 else text
     return f"{text}{unit}" if unit in {"%", "‰"} else text

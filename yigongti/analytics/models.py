@@ -49,6 +49,7 @@ class Indicator(models.Model):
     name = models.CharField(_("指标名称"), max_length=100)
     name_en = models.CharField(_("英文名称"), max_length=200)
     group = models.CharField(_("分组"), max_length=32)
+    group_en = models.CharField(_("分组（英文）"), max_length=64, blank=True)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
     unit = models.CharField(_("单位"), max_length=16, blank=True)
     factor = models.FloatField(_("系数"), default=1)

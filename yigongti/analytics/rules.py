@@ -22,10 +22,13 @@ KIND = "analytics.indicators"
 def indicators_load(fixture: RuleFixture) -> LoadResult:
     result = LoadResult()
     rows = expand(fixture.rows("indicators"))
+    groups = fixture.document.get("groups") or {}
+    if not isinstance(groups, dict):
+        raise fixture.invalid("groups: a mapping of group names, Chinese → English")
     seen: set[str] = set()
     for position, row in enumerate(rows):
         try:
-            definition = parse(row, sort_order=position)
+            definition = parse(row, sort_order=position, groups={str(k): str(v) for k, v in groups.items()})
             compile_definition(definition)
         except (DefinitionInvalid, CompileError) as exc:
             raise fixture.invalid(str(exc)) from exc
@@ -34,6 +37,7 @@ def indicators_load(fixture: RuleFixture) -> LoadResult:
         seen.add(definition.code)
         values: dict[str, Any] = {
             "name": definition.name, "name_en": definition.name_en, "group": definition.group,
+            "group_en": definition.group_en,
             "sort_order": position, "unit": definition.unit, "factor": definition.factor,
             "decimals": definition.decimals, "direction": definition.direction, "periods": list(definition.periods),
             "formula": definition.formula, "formula_en": definition.formula_en,

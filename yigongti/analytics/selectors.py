@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from yigongti.core.errors import NotFound
 from yigongti.core.scope import visible
 from yigongti.registry.models import Division
+from yigongti.registry.selectors import current
 
 from .models import Indicator, IndicatorValue, RefreshRun
 from .periods import Period, index_of, make, parse
@@ -131,6 +132,8 @@ def trend(*, user: Any, org: str, code: str, last: Period | None = None,
     indicator = indicator_get(code)
     division = org_for(user=user, code=org)
     end = (last or default_period("month")).last
+    computed = default_period("month").last  # never past the last month the refresh computed
+    end = min(end, computed)
     type_ = next(t for t in ("month", "r12", "quarter", "year") if t in indicator.periods)
     periods: list[Period] = []
     for mi in range(end - months + 1, end + 1):
@@ -144,10 +147,11 @@ def trend(*, user: Any, org: str, code: str, last: Period | None = None,
 def children(*, user: Any, org: str, code: str, period: str) -> list[tuple[Division, Cell | None]]:
     """The child units of ``org`` with their value of ``code`` in ``period`` (for ranking and drill-down)."""
     division = org_for(user=user, code=org)
-    kids = list(visible(user, Division.objects.filter(parent=division)).order_by("code"))
+    kids = list(visible(user, current(Division.objects.filter(parent=division))).order_by("code"))
     chosen = parse(period)
-    found = {c.org: c for c in cells(user=user, codes=[code], period=chosen.key)
-             if c.org in {k.code for k in kids}}
+    rows = (values_for(user=user).filter(indicator__code=code, period=chosen.key, org_code__in=[k.code for k in kids])
+            .values("indicator__code", "org_code", "period", "numerator", "denominator", "value"))
+    found = {row["org_code"]: _cell(row) for row in rows}
     return [(kid, found.get(kid.code)) for kid in kids]
 
 
@@ -156,7 +160,7 @@ def ranking(*, user: Any, org: str, code: str, period: str) -> list[tuple[int | 
     indicator = indicator_get(code)
     rows = children(user=user, org=org, code=code, period=period)
     with_value = [r for r in rows if r[1] is not None and r[1].value is not None]
-    without = [r for r in rows if r not in with_value]
+    without = [r for r in rows if r[1] is None or r[1].value is None]
     reverse = indicator.direction != "lower"
     with_value.sort(key=lambda r: r[1].value, reverse=reverse)  # type: ignore[union-attr, arg-type, return-value]
     ranked: list[tuple[int | None, Division, Cell | None]] = [(i + 1, d, c) for i, (d, c) in enumerate(with_value)]
