@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from yigongti.core.clock import today
 from yigongti.core.errors import ValidationFailed
 
 from .definitions import Definition, Measure
@@ -39,7 +40,7 @@ KEYWORDS = {"and", "or", "not", "in", "is", "null", "between", "like", "case", "
             "true", "false", "date", "as", "integer", "bigint", "double", "varchar", "distinct"}
 FUNCTIONS = {"coalesce", "abs", "lower", "upper", "year", "month", "substr", "length", "round", "least",
              "greatest", "cast"}
-PLACEHOLDERS = {":age_months"}
+PLACEHOLDERS = {":age_months", ":today"}  # :today is the refresh's date, a DATE literal
 
 _TOKEN = re.compile(
     r"(?P<string>'(?:[^']|'')*')|(?P<placeholder>:[a-z_]+)|(?P<name>[A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)?)"
@@ -75,7 +76,9 @@ def qualify(expression: str, scope: _Scope) -> str:
             raise _fail(scope, _("无法识别“%(text)s”") % {"text": expression[position:token.start()]})
         position = token.end()
         kind, text = token.lastgroup, token.group()
-        if kind == "placeholder":
+        if kind == "placeholder" and text == ":today":
+            out.append(f"DATE '{today().isoformat()}'")
+        elif kind == "placeholder":
             if text != ":age_months" or scope.age_months is None:
                 raise _fail(scope, _("占位符 %(name)s 在这里不可用") % {"name": text})
             out.append(scope.age_months)

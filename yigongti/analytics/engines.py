@@ -97,6 +97,7 @@ class SparkEngine:
         try:
             builder = (SparkSession.builder.master(master).appName("yigongti-analytics")
                        .config("spark.ui.enabled", "false")
+                       .config("spark.ui.showConsoleProgress", "false")
                        .config("spark.sql.shuffle.partitions", str(getattr(settings, "YGT_SPARK_PARTITIONS", 8)))
                        .config("spark.sql.session.timeZone", "UTC")
                        .config("spark.driver.host", "127.0.0.1")

@@ -87,7 +87,8 @@ def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
         return pa.nulls(len(array), target)
     if pa.types.is_date32(target) and pa.types.is_string(array.type):
         return pc.cast(pc.utf8_slice_codeunits(array, 0, 10), target)
-    if pa.types.is_decimal(target) and (pa.types.is_floating(array.type) or pa.types.is_string(array.type)):
+    if pa.types.is_decimal(target) and (pa.types.is_floating(array.type) or pa.types.is_string(array.type)
+                                        or pa.types.is_integer(array.type)):
         return pc.cast(pc.round(pc.cast(array, pa.float64()), 2), target, safe=False)
     return pc.cast(array, target, safe=False)
 

@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.utils.translation import gettext_lazy
 
 ORG_LEVELS = ("county", "township", "village")
 MONEY = pa.decimal128(14, 2)
@@ -69,6 +70,8 @@ class Fact:
     extract: Callable[[Fact, list[tuple[dt.date, dt.date]] | None], Iterator[pa.Table]] | None = None
     fingerprints: Callable[[], dict[int, str]] | None = None
     event_date: str = ""  # the date a related condition counts by (visits: visit_date)
+    partition_column: str = ""  # the column holding the partition date ("" when none does)
+    pending: Any = ""  # why the fact has no source yet: its indicators are not computed until it has one
     yearly: bool = False  # ``partition`` is a year number: one partition per year (month YYYY01)
 
     @property
@@ -173,6 +176,7 @@ RESIDENTS = Fact(
         *RESIDENCE,
     ),
     event_date="created_on",
+    partition_column="created_on",
     queryset=_residents, partition="created_at", stamp="updated_at", resident="pk",
     select={"id": "pk", "sex": "sex", "birth_date": "birth_date", "created_on": TruncDate("created_at"),
             "ended_on": _end_of_record(), "status": "status", "path": "path"},
@@ -202,6 +206,7 @@ ENROLMENTS = Fact(
         *RESIDENCE,
     ),
     event_date="enrolled_on",
+    partition_column="enrolled_on",
     queryset=_enrolments, partition="enrolled_on", resident="resident",
     select={"id": "pk", "resident_id": "resident_id", "programme": "programme__code", "enrolled_on": "enrolled_on",
             "closed_on": "closed_on", "anchor_date": "anchor_date", "classification": "classification",
@@ -238,6 +243,7 @@ VISITS = Fact(
         *RESIDENCE, *INSTITUTION,
     ),
     event_date="visit_date",
+    partition_column="visit_date",
     queryset=_visits, partition="visit_date", resident="resident",
     select={"id": "pk", "enrolment_id": "enrolment_id", "resident_id": "resident_id", "programme": "programme__code",
             "item": "item", "visit_date": "visit_date", "anchor_date": "enrolment__anchor_date", "sbp": "sbp",
@@ -270,6 +276,7 @@ ENCOUNTERS = Fact(
         *RESIDENCE, *INSTITUTION,
     ),
     event_date="start_date",
+    partition_column="start_date",
     queryset=_encounters, partition="start_date", resident="resident",
     select={"id": "pk", "resident_id": "resident_id", "kind": "kind", "start_date": "start_date",
             "end_date": "end_date", "in_county": "in_county", "tier": "tier", "booked": "booked",
@@ -298,6 +305,7 @@ REFERRALS = Fact(
         *RESIDENCE, *INSTITUTION,
     ),
     event_date="requested_on",
+    partition_column="requested_on",
     queryset=_referrals, partition="requested_at", resident="resident",
     select={"id": "pk", "resident_id": "resident_id", "direction": "direction", "kind": "kind", "status": "status",
             "requested_on": TruncDate("requested_at"), "from_tier": "from_institution__tier",
@@ -325,6 +333,7 @@ ORDERS = Fact(
         *RESIDENCE, *INSTITUTION,
     ),
     event_date="ordered_on",
+    partition_column="ordered_on",
     queryset=_orders, partition="ordered_on", resident="resident",
     select={"id": "pk", "resident_id": "resident_id", "item": "item__code", "status": "status", "saved": "saved",
             "ordered_on": "ordered_on", "tier": "institution__tier", "path": "path",
@@ -350,6 +359,7 @@ STAFF = Fact(
         Column("tier", pa.string(), "机构层级", "tier"),
         *INSTITUTION,
     ),
+    partition_column="valid_from",
     queryset=_qualifications, partition="valid_from",
     select={"id": "pk", "staff_id": "staff_id", "kind": "kind", "valid_from": "valid_from", "valid_to": "valid_to",
             "tier": "staff__institution__tier", "inst_path": "staff__institution__path"},
@@ -374,6 +384,7 @@ CAPACITY = Fact(
         Column("tier", pa.string(), "机构层级", "tier"),
         *INSTITUTION,
     ),
+    partition_column="valid_from",
     queryset=_capacities, partition="institution__valid_from",
     select={"id": "pk", "kind": "kind", "quantity": "quantity", "valid_from": "institution__valid_from",
             "valid_to": "institution__valid_to", "tier": "institution__tier", "inst_path": "institution__path"},
@@ -404,6 +415,7 @@ POPULATION = Fact(
         Column("valid_to", pa.date32(), "次年1月1日", "1 January of the next year"),
         *RESIDENCE,
     ),
+    partition_column="valid_from",
     queryset=_population, partition="year", yearly=True,
     select={"id": "pk", "year": "year", "population": "population", "path": "division__path"},
     orgs={"": "path"},
@@ -538,7 +550,7 @@ CASES = Fact(
         *RESIDENCE, *INSTITUTION,
     ),
     queryset=_nothing, partition="year", yearly=True, event_date="reported_on", extract=_no_rows,
-    fingerprints=dict,
+    fingerprints=dict, pending=gettext_lazy("传染病报告卡来自传染病监测模块，该模块尚未启用"),
 )
 
 COVERAGE = Fact(
@@ -553,6 +565,7 @@ COVERAGE = Fact(
         *RESIDENCE,
     ),
     queryset=_nothing, partition="year", yearly=True, extract=_no_rows, fingerprints=dict,
+    pending=gettext_lazy("参保数据来自医保模块，该模块尚未启用"),
 )
 
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -154,29 +155,46 @@ def _refresh(run: RefreshRun, *, full: bool, engine_name: str, say: Progress) ->
 
     first, last = month_range()
     previous = RefreshRun.objects.filter(status=RefreshRun.Status.DONE).order_by("-started_at").first()
-    changed_mi = {from_yyyymm(m) for months in [*write.values(), *drop.values()] for m in months if m}
-    if full or previous is None or previous.last_month is None:
-        periods_common = set(periods_between(first, last))
-    else:
-        periods_common = set(affected(changed_mi, first=first, last=last))
-        if previous.last_month < last:  # months that came into range: their stocks are new
-            periods_common |= set(periods_between(max(previous.last_month + 1, first), last))
+    changed: dict[str, set[int]] = {}
+    for name, months in [*write.items(), *drop.items()]:
+        changed.setdefault(name, set()).update(from_yyyymm(m) for m in months if m)
     everything = set(periods_between(first, last))
+    rebuild = full or previous is None or previous.last_month is None
+    # On an incremental run every indicator also recomputes the periods of months that came into
+    # range since the last run (their stocks are new); one that reads :today, those containing this
+    # month (today moves on without a row changing).
+    new_months: set[Period] = set()
+    this_month = set(periods_between(last, last))
+    if not rebuild:
+        assert previous is not None and previous.last_month is not None
+        if previous.last_month < last:
+            new_months = set(periods_between(max(previous.last_month + 1, first), last))
 
-    computed: list[tuple[Indicator, list[IndicatorValue]]] = []
+    computed: list[tuple[Indicator, list[IndicatorValue], set[Period]]] = []
+    union: set[Period] = set()
     engine: Engine | None = None
     try:
         for indicator in Indicator.objects.filter(active=True):
-            wanted = everything if indicator.digest != indicator.computed_digest else periods_common
             try:
                 definition = definition_of(indicator)
                 compiled = compile_definition(definition)
             except (DefinitionInvalid, CompileError) as exc:
                 report.skipped[indicator.code] = str(exc)
                 continue
+            pending = [str(FACTS[f].pending) for f in facts_read(definition) if f in FACTS and FACTS[f].pending]
+            if pending:
+                report.skipped[indicator.code] = pending[0]
+                continue
+            if rebuild or indicator.digest != indicator.computed_digest:
+                wanted = everything
+            else:
+                wanted = new_months | periods_touched(definition, changed, first=first, last=last)
+                if ":today" in json.dumps(indicator.definition, ensure_ascii=False):
+                    wanted |= this_month
             periods = {p for p in wanted if p.type in definition.periods}
+            union |= periods
             if not periods:
-                computed.append((indicator, []))
+                computed.append((indicator, [], periods))
                 continue
             needed = periods | ({p.shifted(-12) for p in periods} if definition.compare else set())
             if engine is None:
@@ -186,7 +204,7 @@ def _refresh(run: RefreshRun, *, full: bool, engine_name: str, say: Progress) ->
             say(_("计算 %(code)s（%(n)d 个周期）") % {"code": indicator.code, "n": len(periods)})
             numerator = engine.query(compiled.numerator)
             denominator = engine.query(compiled.denominator) if compiled.denominator else None
-            computed.append((indicator, combine(indicator, definition, periods, numerator, denominator)))
+            computed.append((indicator, combine(indicator, definition, periods, numerator, denominator), periods))
     finally:
         if engine is not None:
             engine.close()
@@ -194,13 +212,10 @@ def _refresh(run: RefreshRun, *, full: bool, engine_name: str, say: Progress) ->
     now = timezone.now()
     with transaction.atomic():
         written = 0
-        for indicator, values in computed:
-            definition = definition_of(indicator)
-            recomputed = everything if indicator.digest != indicator.computed_digest else periods_common
-            keys = [p.key for p in recomputed if p.type in definition.periods]
+        for indicator, values, periods in computed:
             stale = IndicatorValue.objects.filter(indicator=indicator)
-            if indicator.digest == indicator.computed_digest:
-                stale = stale.filter(period__in=keys)
+            if not rebuild and indicator.digest == indicator.computed_digest:
+                stale = stale.filter(period__in=[p.key for p in periods])
             stale.delete()
             insert_values(values, now)
             written += len(values)
@@ -217,7 +232,7 @@ def _refresh(run: RefreshRun, *, full: bool, engine_name: str, say: Progress) ->
             FactPartition.objects.filter(fact=name, month__in=months).delete()
         if last_mark is not None:
             DirtyMonth.objects.filter(pk__lte=last_mark).delete()
-        report.periods = len(periods_common)
+        report.periods = len(union)
         report.values = written
         report.indicators = len(computed)
         RefreshRun.objects.filter(pk=run.pk).update(
@@ -246,6 +261,47 @@ def insert_values(values: list[IndicatorValue], now: Any) -> None:
         else:
             marks = ", ".join(["%s"] * len(COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
+
+
+def facts_read(definition: Definition) -> set[str]:
+    """Every fact a definition reads (its measures and their related conditions)."""
+    measures = [m for m in (definition.numerator, definition.denominator) if m is not None]
+    return {m.fact for m in measures} | {r.fact for m in measures for r in m.related}
+
+
+def periods_touched(definition: Definition, changed: dict[str, set[int]], *, first: int, last: int) -> set[Period]:
+    """The periods of ``first..last`` whose numbers the changed months (month indexes per fact) can move.
+
+    Per measure, part by part: nothing for a fact that did not change; for rows counted by their
+    fact's partition date — events, and related rows in the same period — the periods containing a
+    changed month (and a year later, for growth); for a stock that starts at the partition date,
+    every period ending on or after the earliest changed month (a row alive from then on counts in
+    each of them); for anything else (a date other than the partition date, related rows outside
+    the period) every period.
+    """
+    everything = set(periods_between(first, last))
+    found: set[Period] = set()
+
+    def aligned(fact: str, date: str) -> bool:
+        return fact in FACTS and bool(date) and FACTS[fact].partition_column == date
+
+    for measure in (m for m in (definition.numerator, definition.denominator) if m is not None):
+        months = changed.get(measure.fact, set())
+        if months:
+            if not aligned(measure.fact, measure.date if measure.mode == "events" else measure.start):
+                return everything
+            if measure.mode == "stock":
+                found |= {p for p in everything if p.last >= min(months)}
+            else:
+                found |= set(affected(months, first=first, last=last))
+        for related in measure.related:
+            months = changed.get(related.fact, set())
+            if not months:
+                continue
+            if not related.in_period or not aligned(related.fact, FACTS[related.fact].event_date):
+                return everything
+            found |= set(affected(months, first=first, last=last))
+    return found
 
 
 def combine(indicator: Indicator, definition: Definition, periods: set[Period],

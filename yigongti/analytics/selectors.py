@@ -56,7 +56,7 @@ def _cell(row: Any, code: str | None = None) -> Cell:
 
 def values_for(*, user: Any) -> QuerySet[IndicatorValue]:
     """Stored values of the org units the caller may see."""
-    return visible(user, IndicatorValue.objects.all(), path_field="org_path")
+    return visible(user, IndicatorValue.objects.filter(indicator__active=True), path_field="org_path")
 
 
 def org_for(*, user: Any, code: str) -> Division:

@@ -28,6 +28,11 @@ from yigongti.core.scope import SYSTEM
 COLUMNS = ("indicator", "org", "period", "numerator", "denominator", "value")
 
 
+def _count(number: float) -> str:
+    """A numerator or denominator: whole numbers without decimals, others (money, scaled) with two."""
+    return format_number(number, 0 if float(number).is_integer() else 2)
+
+
 class Command(BaseCommand):
     help = "ygt indicators [--org CODE] [--period 2025|2025Q1|202503|202503R12] [--format table|json|csv]"
 
@@ -79,8 +84,8 @@ class Command(BaseCommand):
             table.add_column(header)
         for cell in found:
             indicator = names[cell.indicator]
-            table.add_row(indicator.name, cell.indicator, format_number(cell.numerator, 2),
-                          "" if cell.denominator is None else format_number(cell.denominator, 2),
+            table.add_row(indicator.name, cell.indicator, _count(cell.numerator),
+                          "" if cell.denominator is None else _count(cell.denominator),
                           format_number(cell.value, indicator.decimals, indicator.unit))
         if not found:
             console.print(_("没有已计算的指标值：请先运行 ygt analytics refresh。"), markup=False)
