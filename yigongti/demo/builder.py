@@ -18,6 +18,7 @@ from django.db import DatabaseError, connections, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.accounts.models import User
+from yigongti.analytics.models import Population
 from yigongti.care.models import Encounter, Order, Result
 from yigongti.core import audit
 from yigongti.core.errors import DomainError
@@ -35,7 +36,7 @@ from yigongti.registry.models import (
 )
 from yigongti.residents.models import Household, Resident
 
-from . import accounts, care, names, programmes, referrals, registry, residents
+from . import accounts, analytics, care, names, programmes, referrals, registry, residents
 from .codes import COUNTY_CODE
 from .context import DEFAULT_SEED, BuildContext
 
@@ -48,16 +49,17 @@ MODULES: list[tuple[str, Module]] = [
     ("programmes", programmes.build),
     ("care", care.build),
     ("referrals", referrals.build),
+    ("analytics", analytics.build),
 ]
 MODULE_LABELS = {"registry": _("区划、机构与人员"), "accounts": _("用户与角色"), "residents": _("居民健康档案"),
                  "programmes": _("公共卫生服务项目"), "care": _("就诊记录与检查检验结果"),
-                 "referrals": _("双向转诊、预约与远程会诊")}
+                 "referrals": _("双向转诊、预约与远程会诊"), "analytics": _("出生登记、建档时间与常住人口")}
 
 # Tables whose row counts ``ygt demo`` prints (later modules append theirs).
 COUNTED_MODELS: list[type[models.Model]] = [
     Division, Institution, AllianceMembership, Department, StaffMember, Qualification, Capacity, User,
     Household, Resident, Enrolment, Visit, ScheduledVisit, Encounter, Result, Order, Referral, Slot, Booking,
-    Teleconsultation,
+    Teleconsultation, Population,
 ]
 
 

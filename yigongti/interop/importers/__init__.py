@@ -13,6 +13,7 @@ from .divisions import DivisionImporter
 from .encounters import EncounterImporter, ResultImporter
 from .followups import FollowupImporter
 from .institutions import InstitutionImporter
+from .population import PopulationImporter
 from .residents import ResidentImporter
 from .staff import StaffImporter
 
@@ -24,6 +25,7 @@ IMPORTERS: dict[str, type[Importer[Any]]] = {
     FollowupImporter.kind: FollowupImporter,
     EncounterImporter.kind: EncounterImporter,
     ResultImporter.kind: ResultImporter,
+    PopulationImporter.kind: PopulationImporter,
 }
 
 

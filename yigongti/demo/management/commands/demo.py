@@ -1,8 +1,10 @@
 """``ygt demo [--scale small|county] [--seed N] [--no-serve] [--host H] [--port N] [--rebuild]``.
 
 Migrates the database, loads the rule fixtures (``ygt rules load``), builds the synthetic county
-with a progress line per demo module, prints the row counts and the demo logins, then serves
-(``ygt serve``). A database that already holds the demo county is not built again; ``--rebuild``
+with a progress line per demo module, prints the row counts, computes the indicators once
+(``ygt analytics refresh --full``, when the ``analytics`` demo module is built) so that the
+dashboards open with values, prints the demo logins, then serves (``ygt serve``). A database
+that already holds the demo county is not built again; ``--rebuild``
 wipes it first (see :func:`yigongti.demo.builder.database_reset`).
 """
 
@@ -21,6 +23,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yigongti.analytics.models import RefreshRun
+from yigongti.analytics.refresh import refresh
+from yigongti.core.errors import DomainError
 from yigongti.demo.accounts import DEMO_LOGINS, DEMO_PASSWORD
 from yigongti.demo.builder import (
     MODULE_LABELS,
@@ -101,6 +106,7 @@ class Command(BaseCommand):
                 counts.add_row(label, f"{n:,}")
             console.print(counts)
             self._dedupe(console)
+        self._analytics(console)
 
         logins = Table(title=_("演示账号"), show_header=True)
         for column in (_("用户名"), _("密码"), _("角色"), _("单位")):
@@ -122,6 +128,23 @@ class Command(BaseCommand):
         for line in buffer.getvalue().splitlines():
             if line.strip():
                 console.print(line)
+
+    def _analytics(self, console: Console) -> None:
+        """The indicators computed once from the new county (a full ``ygt analytics refresh``), when the
+        ``analytics`` demo module is part of the build and no refresh has completed yet."""
+        if "analytics" not in dict(modules_selected()) or RefreshRun.objects.filter(
+                status=RefreshRun.Status.DONE).exists():
+            return
+        console.print(_("正在计算指标（ygt analytics refresh --full，小规模约需 1 分钟）…"))
+        try:
+            with console.status(_("计算指标")) as status:
+                report = refresh(full=True, progress=lambda message: status.update(message))
+        except DomainError as problem:
+            console.print(_("指标未能计算：%(reason)s（稍后可运行 ygt analytics refresh --full）")
+                          % {"reason": problem})
+            return
+        console.print(_("指标计算完成：%(indicators)d 个指标，%(values)s 个指标值，用时 %(seconds).1f 秒。") % {
+            "indicators": report.indicators, "values": f"{report.values:,}", "seconds": report.seconds})
 
     def _rules_load(self, console: Console) -> None:
         """``ygt rules load`` when that command exists; its summary lines only."""
