@@ -51,7 +51,7 @@ def _related(related: Related) -> str:
     parts.append(_("至少 %(min)s 条") % {"min": related.min})
     if related.latest:
         parts.append(_("最近一条满足 %(latest)s") % {"latest": related.latest})
-    return "，".join(parts)
+    return _("，").join(parts)
 
 
 def describe(measure: Measure) -> list[tuple[str, str]]:
