@@ -11,6 +11,7 @@ Everything a deployment changes comes from the environment:
 - ``YGT_ANALYTICS_DIR`` — the Parquet fact tables (default ``$YGT_DATA_DIR/analytics``)
 - ``YGT_ANALYTICS_MONTHS`` — how many months of periods the indicators keep (default 36)
 - ``YGT_SPARK_MASTER`` — the Spark master URL for ``--engine spark`` (default ``local[*]``)
+- ``YGT_DUCKDB_MEMORY`` — the DuckDB engine's memory limit (default ``4GB``; it spills to disk past it)
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ YGT_LOGIN_MAX_FAILURES = int(os.environ.get("YGT_LOGIN_MAX_FAILURES", "5"))
 YGT_ANALYTICS_DIR = Path(os.environ.get("YGT_ANALYTICS_DIR", str(DATA_DIR / "analytics"))).resolve()
 YGT_ANALYTICS_MONTHS = int(os.environ.get("YGT_ANALYTICS_MONTHS", "36"))
 YGT_SPARK_MASTER = os.environ.get("YGT_SPARK_MASTER", "")
+YGT_DUCKDB_MEMORY = os.environ.get("YGT_DUCKDB_MEMORY", "4GB")  # DuckDB spills to disk past it
 YGT_DEMO_MODULES = [name.strip() for name in os.environ.get("YGT_DEMO_MODULES", "").split(",") if name.strip()]
 YGT_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("YGT_LOGIN_LOCKOUT_MINUTES", "15"))
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from yigongti.core.errors import DomainError
 
 from .export import fact_dir, fact_glob
+from .export import root as export_root
 from .facts import FACTS
 from .periods import Period
 
@@ -66,7 +67,13 @@ class DuckDBEngine:
     def __init__(self, periods: Iterable[Period], base: Path | None = None, threads: int | None = None) -> None:
         import duckdb
 
-        self.connection = duckdb.connect(config={"threads": threads or os.cpu_count() or 2})
+        # Bounded memory: past the limit DuckDB spills to disk beside the facts instead of growing.
+        spill = (base or export_root()) / "duckdb.tmp"
+        self.connection = duckdb.connect(config={
+            "threads": threads or os.cpu_count() or 2,
+            "memory_limit": getattr(settings, "YGT_DUCKDB_MEMORY", "4GB"),
+            "temp_directory": str(spill),
+        })
         for fact in FACTS.values():
             glob = fact_glob(fact.name, base).replace("'", "''")
             self.connection.execute(f"CREATE VIEW {fact.name} AS SELECT * FROM read_parquet('{glob}')")
@@ -94,6 +101,7 @@ class SparkEngine:
             raise EngineUnavailable(engine="spark", reason=_("未安装 PySpark（pip install -e \".[spark]\"）")) from exc
         master = master or getattr(settings, "YGT_SPARK_MASTER", "") or "local[*]"
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the driver's services on loopback only
         try:
             builder = (SparkSession.builder.master(master).appName("yigongti-analytics")
                        .config("spark.ui.enabled", "false")

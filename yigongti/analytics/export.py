@@ -25,6 +25,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
+from django.db.models.functions import TruncMonth
 
 from yigongti.registry.models import Division
 
@@ -93,9 +95,9 @@ def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
     return pc.cast(array, target, safe=False)
 
 
-def _raw_types(fact: Fact) -> dict[str, pa.DataType]:
+def _raw_types(fact: Fact, names: list[str]) -> dict[str, pa.DataType]:
     types: dict[str, pa.DataType] = {}
-    for name in fact.select:
+    for name in names:
         column = fact.column(name)
         types[name] = column.type if column is not None else (pa.date32() if name.endswith("_date") else pa.string())
     return types
@@ -136,20 +138,24 @@ def _read_postgres(sql: str, params: Any, names: list[str], types: dict[str, pa.
     return pa.table({name: _cast(table[name].combine_chunks(), types[name]) for name in names})
 
 
-def read_rows(fact: Fact, ranges: list[tuple[dt.date, dt.date]] | None) -> pa.Table:
-    """The raw selected columns of the fact's source rows in ``ranges`` (all rows for ``None``)."""
+def read_rows(fact: Fact, ranges: list[tuple[dt.date, dt.date]] | None, *, with_month: bool = False) -> pa.Table:
+    """The raw selected columns of the fact's source rows in ``ranges`` (all rows for ``None``);
+    ``with_month`` adds ``_month``, the partition month as text (``2026-03…``, or the year)."""
     queryset = fact.queryset().order_by()
     if ranges is not None:
         queryset = queryset.filter(fact.month_filter(ranges))
-    expressions = {name: value for name, value in fact.select.items() if not isinstance(value, str)}
+    select = dict(fact.select)
+    if with_month:
+        select["_month"] = F(fact.partition) if fact.yearly else TruncMonth(fact.partition)
+    expressions = {name: value for name, value in select.items() if not isinstance(value, str)}
     aliases = {f"_x_{name}": value for name, value in expressions.items()}
     if aliases:
         queryset = queryset.annotate(**aliases)
-    fields = [f"_x_{name}" if name in expressions else value for name, value in fact.select.items()]
-    names = list(fact.select)
+    fields = [f"_x_{name}" if name in expressions else value for name, value in select.items()]
+    names = list(select)
     sql, params = queryset.values_list(*fields).query.sql_with_params()
     reader = _read_postgres if connection.vendor == "postgresql" else _read_sqlite
-    return reader(sql, params, names, _raw_types(fact))
+    return reader(sql, params, names, _raw_types(fact, names))
 
 
 def finish(fact: Fact, table: pa.Table, levels: dict[str, tuple[str | None, str | None, str | None]]) -> pa.Table:
@@ -160,18 +166,50 @@ def finish(fact: Fact, table: pa.Table, levels: dict[str, tuple[str | None, str 
     return pa.table({c.name: _cast(table[c.name].combine_chunks(), c.type) for c in fact.columns})
 
 
-def month_tables(fact: Fact, months: list[int] | None,
-                 levels: dict[str, tuple[str | None, str | None, str | None]]) -> Iterator[tuple[int, pa.Table]]:
-    """(YYYYMM, rows of that partition) for each of ``months`` (every month with rows for ``None``)."""
+BATCH_ROWS = 2_000_000  # source rows read by one query at most (memory), months grouped up to it
+
+
+def month_tables(fact: Fact, months: list[int] | None, levels: dict[str, tuple[str | None, str | None, str | None]],
+                 counts: dict[int, int] | None = None) -> Iterator[tuple[int, pa.Table]]:
+    """(YYYYMM, rows of that partition) for each of ``months`` (every month with rows for ``None``).
+
+    Months are read in groups of up to :data:`BATCH_ROWS` rows (by ``counts``, the rows per month
+    the fingerprints counted) — one query per group, not per month: a table whose partition date is
+    not indexed is scanned once per group.
+    """
     if fact.extract is not None:
         ranges = None if months is None else [_range(m, fact) for m in months]
         for table in fact.extract(fact, ranges):
             yield from _split(fact, table)
         return
-    wanted = months if months is not None else sorted(fact.default_fingerprints())
-    for month in wanted:
-        rows = read_rows(fact, [_range(month, fact)])
-        yield month, finish(fact, rows, levels)
+    if counts is None:
+        counts = {m: int(f.split(":")[0]) for m, f in fact.default_fingerprints().items()}
+    wanted = sorted(months if months is not None else counts)
+    group: list[int] = []
+    size = 0
+    for month in [*wanted, None]:
+        if month is not None and (not group or size + counts.get(month, 0) <= BATCH_ROWS):
+            group.append(month)
+            size += counts.get(month, 0)
+            continue
+        if group:
+            rows = read_rows(fact, [_range(m, fact) for m in group], with_month=True)
+            keys = _month_keys(rows["_month"].combine_chunks(), fact.yearly)
+            for key in sorted(set(keys.to_pylist()) & set(group)):
+                part = rows.filter(pc.equal(keys, key))
+                yield key, finish(fact, part, levels)
+        if month is None:
+            break
+        group, size = [month], counts.get(month, 0)
+
+
+def _month_keys(values: pa.Array, yearly: bool) -> pa.Array:
+    """``_month`` (``2026-03-01…`` text, or a year) → YYYYMM integers."""
+    text = pc.cast(values, pa.string())
+    year = pc.cast(pc.utf8_slice_codeunits(text, 0, 4), pa.int32())
+    if yearly:
+        return pc.add(pc.multiply(year, 100), 1)
+    return pc.add(pc.multiply(year, 100), pc.cast(pc.utf8_slice_codeunits(text, 5, 7), pa.int32()))
 
 
 def _range(month: int, fact: Fact) -> tuple[dt.date, dt.date]:

@@ -143,7 +143,8 @@ def _refresh(run: RefreshRun, *, full: bool, engine_name: str, say: Progress) ->
         if not months:
             continue
         fact = FACTS[name]
-        for month, table in export.month_tables(fact, months, levels):
+        counts = {m: int(f.split(":")[0]) for m, f in prints[name].items() if f.split(":")[0].isdigit()}
+        for month, table in export.month_tables(fact, months, levels, counts):
             export.write_partition(fact, month, table)
         for month in months:  # a month listed but now empty (all its rows were removed)
             if month not in prints[name]:
