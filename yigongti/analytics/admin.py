@@ -16,6 +16,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from yigongti.core.admin import ReadOnlyAdmin
+
 from .compiler import CompileError, compile_definition
 from .definitions import DefinitionInvalid, parse
 from .models import Indicator, IndicatorValue, Population, RefreshRun
@@ -59,25 +61,14 @@ class PopulationAdmin(admin.ModelAdmin):
     raw_id_fields = ("division",)
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(RefreshRun)
-class RefreshRunAdmin(ReadOnly):
+class RefreshRunAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "finished_at", "engine", "full", "status", "periods", "values")
     list_filter = ("status", "engine")
 
 
 @admin.register(IndicatorValue)
-class IndicatorValueAdmin(ReadOnly):
+class IndicatorValueAdmin(ReadOnlyAdmin):
     list_display = ("indicator", "org_code", "period", "numerator", "denominator", "value", "computed_at")
     list_filter = ("period_type", "org_level")
     search_fields = ("indicator__code", "org_code", "period")

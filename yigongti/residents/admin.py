@@ -13,20 +13,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from yigongti.core import audit
+from yigongti.core.admin import ReadOnlyAdmin
 from yigongti.core.scope import visible
 
 from .models import DedupeRun, Household, MatchPair, Resident, ResidentMerge, ResidentTransfer
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Resident)
