@@ -33,7 +33,7 @@ from yigongti.analytics.engines import DuckDBEngine, SparkEngine
 from yigongti.analytics.facts import FACTS
 from yigongti.analytics.models import Indicator, IndicatorValue, Population
 from yigongti.analytics.periods import Period, make, month_index
-from yigongti.analytics.refresh import refresh
+from yigongti.analytics.refresh import definition_of, facts_read, refresh
 from yigongti.core.clock import frozen
 
 pytestmark = pytest.mark.spark
@@ -211,7 +211,10 @@ def test_duckdb_and_spark_store_the_same_values_for_the_demo_county(demo_county:
         second = refresh(full=True, engine="spark")
         spark = _snapshot()
 
-    assert first.skipped == {} and second.skipped == {}
+    # Only the indicators of facts whose source app is not there yet are skipped, by both engines.
+    pending = {i.code for i in Indicator.objects.filter(active=True)
+               if any(FACTS[f].pending for f in facts_read(definition_of(i)) if f in FACTS)}
+    assert set(first.skipped) == pending and set(second.skipped) == pending
     # Not vacuous: the demo gives values for the indicators of every source it has.
     assert len(duck) > 5000
     with_values = {code for code, _org, _period in duck}
@@ -221,6 +224,6 @@ def test_duckdb_and_spark_store_the_same_values_for_the_demo_county(demo_county:
                  "recognition_saved", "imm_rate"):
         assert code in with_values, code
     assert {level for level, *_rest in duck.values()} == {"county", "township", "village"}
-    assert Indicator.objects.filter(active=True).count() == first.indicators == second.indicators
+    assert Indicator.objects.filter(active=True).count() - len(pending) == first.indicators == second.indicators
 
     assert duck == spark, "\n".join(_differences(duck, spark))
