@@ -23,16 +23,11 @@ from yigongti.registry.models import Division
 from yigongti.registry.selectors import division_trail
 
 from .models import Indicator, RefreshRun
-from .periods import Period, make
-from .selectors import TREND_MONTHS, Cell, english, indicators, org_for, values_for
+from .periods import Period
+from .selectors import Cell, cell_of, english, indicators, org_for, trend_periods, values_for
 
 TREND_TYPES = ("month", "r12", "quarter", "year")
 VALUE_FIELDS = ("indicator__code", "org_code", "period", "numerator", "denominator", "value")
-
-
-def cell_of(row: dict[str, Any]) -> Cell:
-    return Cell(indicator=row["indicator__code"], org=row["org_code"], period=row["period"],
-                numerator=row["numerator"], denominator=row["denominator"], value=row["value"])
 
 
 @dataclass(frozen=True)
@@ -68,16 +63,6 @@ def trend_type(indicator: Indicator) -> str:
 def trend_end(period: Period, last_month: int | None) -> int:
     """The last month of a trend ending with ``period``: never past the last computed month."""
     return period.last if last_month is None else min(period.last, last_month)
-
-
-def trend_periods(type_: str, end: int, months: int = TREND_MONTHS) -> list[Period]:
-    """The periods of ``type_`` ending in the ``months`` months up to ``end`` (as :func:`.selectors.trend`)."""
-    found: list[Period] = []
-    for mi in range(end - months + 1, end + 1):
-        period = make(type_, mi)
-        if period.last == mi:
-            found.append(period)
-    return found
 
 
 def series(indicator: Indicator, stored: dict[str, Cell], end: int,

@@ -213,9 +213,8 @@ def _month_keys(values: pa.Array, yearly: bool) -> pa.Array:
 
 
 def _range(month: int, fact: Fact) -> tuple[dt.date, dt.date]:
+    """The first day of partition ``month`` and of the month after (a yearly fact's month is YYYY01)."""
     mi = from_yyyymm(month)
-    if fact.yearly:
-        return month_start(mi), month_start(mi + 1)
     return month_start(mi), month_start(mi + 1)
 
 

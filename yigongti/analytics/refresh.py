@@ -172,6 +172,7 @@ def _refresh(run: RefreshRun, *, full: bool, engine_name: str, say: Progress) ->
             new_months = set(periods_between(max(previous.last_month + 1, first), last))
 
     computed: list[tuple[Indicator, list[IndicatorValue], set[Period]]] = []
+    paths = dict(Division.objects.values_list("code", "path"))
     union: set[Period] = set()
     engine: Engine | None = None
     try:
@@ -205,7 +206,8 @@ def _refresh(run: RefreshRun, *, full: bool, engine_name: str, say: Progress) ->
             say(_("计算 %(code)s（%(n)d 个周期）") % {"code": indicator.code, "n": len(periods)})
             numerator = engine.query(compiled.numerator)
             denominator = engine.query(compiled.denominator) if compiled.denominator else None
-            computed.append((indicator, combine(indicator, definition, periods, numerator, denominator), periods))
+            values = combine(indicator, definition, periods, numerator, denominator, paths)
+            computed.append((indicator, values, periods))
     finally:
         if engine is not None:
             engine.close()
@@ -306,14 +308,16 @@ def periods_touched(definition: Definition, changed: dict[str, set[int]], *, fir
 
 
 def combine(indicator: Indicator, definition: Definition, periods: set[Period],
-            numerator: list[tuple[Any, ...]], denominator: list[tuple[Any, ...]] | None) -> list[IndicatorValue]:
+            numerator: list[tuple[Any, ...]], denominator: list[tuple[Any, ...]] | None,
+            paths: dict[str, str] | None = None) -> list[IndicatorValue]:
     """The engine's rows → one :class:`IndicatorValue` per org unit and wanted period.
 
     ``value`` = numerator ÷ denominator × factor, ``None`` when the denominator is 0 (shown "—");
     without a denominator ``numerator × factor``; with ``compare: previous_year`` the denominator
     is the numerator of the same period a year earlier and the value (num − den) ÷ den × factor.
     """
-    paths = dict(Division.objects.values_list("code", "path"))
+    if paths is None:  # division code → path; a refresh reads it once for every indicator
+        paths = dict(Division.objects.values_list("code", "path"))
     num: dict[tuple[str, str], float] = {}
     den: dict[tuple[str, str], float] = {}
     level: dict[str, str] = {}

@@ -7,7 +7,7 @@ units of their data-view subtree: every selector takes the caller and narrows by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,12 +46,20 @@ class Cell:
                 "denominator": self.denominator, "value": self.value}
 
 
-def _cell(row: Any, code: str | None = None) -> Cell:
-    if isinstance(row, dict):
-        return Cell(indicator=code or row["indicator__code"], org=row["org_code"], period=row["period"],
-                    numerator=row["numerator"], denominator=row["denominator"], value=row["value"])
-    return Cell(indicator=code or row.indicator.code, org=row.org_code, period=row.period,
-                numerator=row.numerator, denominator=row.denominator, value=row.value)
+def cell_of(row: Mapping[str, Any]) -> Cell:
+    """A ``.values(...)`` row of :class:`IndicatorValue` (with ``indicator__code``) as a :class:`Cell`."""
+    return Cell(indicator=row["indicator__code"], org=row["org_code"], period=row["period"],
+                numerator=row["numerator"], denominator=row["denominator"], value=row["value"])
+
+
+def trend_periods(type_: str, end: int, months: int = TREND_MONTHS) -> list[Period]:
+    """The periods of ``type_`` ending in the ``months`` months up to month ``end``."""
+    found: list[Period] = []
+    for mi in range(end - months + 1, end + 1):
+        period = make(type_, mi)
+        if period.last == mi:
+            found.append(period)
+    return found
 
 
 def values_for(*, user: Any) -> QuerySet[IndicatorValue]:
@@ -101,7 +109,7 @@ def cells(*, user: Any, org: str | None = None, period: str | None = None,
         rows = rows.filter(org_level=level)
     ordered = rows.order_by("indicator__sort_order", "org_path", "period").values(
         "indicator__code", "org_code", "period", "numerator", "denominator", "value")
-    return [_cell(row) for row in ordered]
+    return [cell_of(row) for row in ordered]
 
 
 @dataclass(frozen=True)
@@ -135,11 +143,7 @@ def trend(*, user: Any, org: str, code: str, last: Period | None = None,
     computed = default_period("month").last  # never past the last month the refresh computed
     end = min(end, computed)
     type_ = next(t for t in ("month", "r12", "quarter", "year") if t in indicator.periods)
-    periods: list[Period] = []
-    for mi in range(end - months + 1, end + 1):
-        period = make(type_, mi)
-        if period.last == mi or type_ == "month":
-            periods.append(period)
+    periods = trend_periods(type_, end, months)
     stored = {c.period: c for c in cells(user=user, org=division.code, codes=[code])}
     return [stored.get(p.key, p) for p in periods]
 
@@ -151,7 +155,7 @@ def children(*, user: Any, org: str, code: str, period: str) -> list[tuple[Divis
     chosen = parse(period)
     rows = (values_for(user=user).filter(indicator__code=code, period=chosen.key, org_code__in=[k.code for k in kids])
             .values("indicator__code", "org_code", "period", "numerator", "denominator", "value"))
-    found = {row["org_code"]: _cell(row) for row in rows}
+    found = {row["org_code"]: cell_of(row) for row in rows}
     return [(kid, found.get(kid.code)) for kid in kids]
 
 
