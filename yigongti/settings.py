@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "yigongti.care",
     "yigongti.programmes",
     "yigongti.referrals",
+    "yigongti.surveillance",
     "yigongti.analytics",
     "yigongti.interop",
     "yigongti.demo",

@@ -533,26 +533,40 @@ def _no_rows(fact: Fact, ranges: list[tuple[dt.date, dt.date]] | None) -> Iterat
     return iter(())
 
 
-# Facts whose source apps come with later issues (surveillance, insurance): the schema is declared
-# here so that their indicators are defined and checked now; the app registers the real fact
-# (same name and columns, with its queryset) and the next refresh fills it.
+def _cases() -> QuerySet[Any]:
+    from yigongti.surveillance.models import CaseCard
+
+    return CaseCard.objects.all()
+
+
 CASES = Fact(
     name="cases", label="传染病报告卡", label_en="Notifiable disease case reports",
     columns=(
         Column("id", pa.int64(), "报告卡ID", "card id"),
-        Column("resident_id", pa.int64(), "居民ID", "resident id"),
+        Column("resident_id", pa.int64(), "居民ID（非本县居民为空）", "resident id (empty for non-residents)"),
         Column("disease", pa.string(), "病种", "disease"),
         Column("disease_class", pa.string(), "甲/乙/丙类（A/B/C）", "class"),
         Column("diagnosed_on", pa.date32(), "诊断日期", "diagnosed on"),
         Column("reported_on", pa.date32(), "报告日期", "reported on"),
         Column("on_time", pa.bool_(), "在时限内报告（2小时/24小时）", "reported within the deadline"),
-        Column("status", pa.string(), "审核状态", "review status"),
+        Column("status", pa.string(), "审核状态（reported/township_checked/accepted/returned/deleted）",
+               "review status"),
         *RESIDENCE, *INSTITUTION,
     ),
-    queryset=_nothing, partition="year", yearly=True, event_date="reported_on", extract=_no_rows,
-    fingerprints=dict, pending=gettext_lazy("传染病报告卡来自传染病监测模块，该模块尚未启用"),
+    event_date="reported_on",
+    partition_column="reported_on",
+    # A review, revision or deletion edits the card in place: ``updated_at`` moves the fingerprint.
+    queryset=_cases, partition="reported_at", stamp="updated_at", resident="resident",
+    select={"id": "pk", "resident_id": "resident_id", "disease": "disease__code",
+            "disease_class": "disease__disease_class", "diagnosed_on": TruncDate("diagnosed_at"),
+            "reported_on": TruncDate("reported_at"), "on_time": "on_time", "status": "status", "path": "path",
+            "inst_path": "institution_path"},
+    orgs={"": "path", "inst_": "inst_path"},
 )
 
+# The insurance fact's source comes with a later issue: the schema is declared here so that its
+# indicators are defined and checked now; the app registers the real fact (same name and columns,
+# with its queryset) and the next refresh fills it.
 COVERAGE = Fact(
     name="coverage", label="城乡居民医保参保", label_en="Resident insurance enrolment",
     columns=(

@@ -22,6 +22,7 @@ from yigongti.core.errors import DomainError, NotFound
 from yigongti.core.scope import covers
 
 from . import selectors, services
+from .panels import encounter_panels
 from .forms import OrderForm
 from .views import cost_rows, encounter_row, number, result_row
 
@@ -43,6 +44,7 @@ def _context(request: HttpRequest, encounter: Any, form: OrderForm | None = None
         "form": form if form is not None else OrderForm(items=selectors.result_items()),
         "offer": _offer(offer) if offer is not None else None,
         "can_order": can_order,
+        "panels": encounter_panels(request, encounter),
     }
 
 

@@ -34,3 +34,13 @@ def frozen(day: dt.date) -> Iterator[None]:
         yield
     finally:
         _pinned = previous
+
+
+def now() -> dt.datetime:
+    """The aware current time in Asia/Shanghai on :func:`today`'s date (the real time of day when the
+    date is pinned, so "now" moves with a pinned today in tests and the demo)."""
+    current = dt.datetime.now(LOCAL_TZ)
+    pinned = today()
+    if pinned == current.date():
+        return current
+    return dt.datetime.combine(pinned, current.timetz())
