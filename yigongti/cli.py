@@ -106,6 +106,10 @@ USAGE = """ygt — yigongti 县域医共体平台
   ygt analytics refresh [--full] [--engine duckdb|spark]  export changed months to Parquet, recompute indicators
   ygt indicators [--org CODE] [--period 2025|2025Q1|202503|202503R12] [--indicator CODE] [--format table|json|csv]
                                                            stored indicator values (numerator, denominator, value)
+  ygt alerts [--date D] [--until D] [--format table|json|csv]
+                                                           daily early warning: every township × disease → CDC queue
+  ygt alerts --series FILE.csv --method c1|c2|c3|percentile|cusum [--alpha A] [--format csv|json|table]
+                                                           any count series: t,observed,expected,upperbound,alarm
   ygt dedupe [--input FILE.csv] [--format csv|json|table]  duplicate residents, or inside any CSV
   ygt link --input FILE.csv [--format csv|json|table]      link an outside list to the residents
   ygt token create --user NAME --name LABEL                an API token
