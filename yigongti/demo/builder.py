@@ -35,8 +35,9 @@ from yigongti.registry.models import (
     StaffMember,
 )
 from yigongti.residents.models import Household, Resident
+from yigongti.surveillance.models import CaseCard, Signal
 
-from . import accounts, analytics, care, names, programmes, referrals, registry, residents
+from . import accounts, analytics, care, names, programmes, referrals, registry, residents, surveillance
 from .codes import COUNTY_CODE
 from .context import DEFAULT_SEED, BuildContext
 
@@ -49,17 +50,19 @@ MODULES: list[tuple[str, Module]] = [
     ("programmes", programmes.build),
     ("care", care.build),
     ("referrals", referrals.build),
+    ("surveillance", surveillance.build),  # before analytics: its refresh reads the cases fact
     ("analytics", analytics.build),
 ]
 MODULE_LABELS = {"registry": _("区划、机构与人员"), "accounts": _("用户与角色"), "residents": _("居民健康档案"),
                  "programmes": _("公共卫生服务项目"), "care": _("就诊记录与检查检验结果"),
-                 "referrals": _("双向转诊、预约与远程会诊"), "analytics": _("出生登记、建档时间与常住人口")}
+                 "referrals": _("双向转诊、预约与远程会诊"), "surveillance": _("传染病报告与预警"),
+                 "analytics": _("出生登记、建档时间与常住人口")}
 
 # Tables whose row counts ``ygt demo`` prints (later modules append theirs).
 COUNTED_MODELS: list[type[models.Model]] = [
     Division, Institution, AllianceMembership, Department, StaffMember, Qualification, Capacity, User,
     Household, Resident, Enrolment, Visit, ScheduledVisit, Encounter, Result, Order, Referral, Slot, Booking,
-    Teleconsultation, Population,
+    Teleconsultation, CaseCard, Signal, Population,
 ]
 
 

@@ -206,10 +206,27 @@ def moving_percentile(values: Sequence[float | None] | np.ndarray, *, percentile
     upper = np.full(n, np.nan)
     rows = np.flatnonzero(ready)
     if len(rows):
-        expected[rows] = np.nanpercentile(ref[rows], 50, axis=1)
-        upper[rows] = np.nanpercentile(ref[rows], percentile, axis=1)
+        expected[rows] = _row_percentile(ref[rows], 50)
+        upper[rows] = _row_percentile(ref[rows], percentile)
     alarm = ready & (sums > upper) & (sums >= min_cases)
     return Evaluation("percentile", sums, expected, upper, alarm, ready, needs)
+
+
+def _row_percentile(ref: np.ndarray, percentile: float) -> np.ndarray:
+    """Per row, the ``percentile`` of its non-missing values, interpolated linearly (R's type 7, as
+    ``np.nanpercentile``) — vectorised: ``np.nanpercentile`` along an axis with NaNs falls back to
+    one Python call per row, which made a year of daily runs take half a minute per county."""
+    ordered = np.sort(ref, axis=1)  # NaN sorts last
+    count = np.sum(~np.isnan(ref), axis=1)
+    position = (count - 1) * (percentile / 100)
+    below = np.floor(position).astype(int)
+    above = np.minimum(below + 1, count - 1)
+    rows = np.arange(len(ref))
+    low, high = ordered[rows, below], ordered[rows, above]
+    weight = position - below
+    # numpy's lerp: from the nearer end, so a weight of 1 gives ``high`` exactly.
+    diff = high - low
+    return np.where(weight >= 0.5, high - diff * (1 - weight), low + diff * weight)
 
 
 def evaluate(values: Sequence[float | None] | np.ndarray, method: str, *, alpha: float | None = None,
