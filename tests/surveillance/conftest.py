@@ -62,11 +62,13 @@ class SurvCounty:
                onset: dt.date | None = None, diagnosis_type: str = "clinical", merge_into: int | None = None,
                **fields: Any) -> Any:
         """File a card through :func:`card_report` (defaults: the village doctor of village A reports
-        HFMD of ``resident``, diagnosed 09:00 today, reported at 10:00, onset the day before)."""
+        HFMD of ``resident``, diagnosed 09:00 yesterday, reported at 10:00, onset the day before).
+        Yesterday, not today: "now" is the frozen date at the real time of day, and a test run before
+        10:00 Shanghai time would otherwise report in the future."""
         from yigongti.core.clock import today
         from yigongti.surveillance.services import CardInput, card_report
 
-        diagnosed = diagnosed or at(today())
+        diagnosed = diagnosed or at(today() - dt.timedelta(days=1))
         fields.setdefault("resident", self.resident if "patient_name" not in fields else None)
         data = CardInput(institution=institution or self.clinic_a, diagnosis_type=diagnosis_type,
                          onset_date=onset or (diagnosed.date() - dt.timedelta(days=1)), diagnosed_at=diagnosed,

@@ -31,6 +31,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 
+# libyaml's loader when built (same documents, ~8× faster: every test loads the rules).
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Outcome = Literal["created", "updated", "unchanged"]
 APP_PREFIX = "yigongti."
 
@@ -116,7 +118,7 @@ def rule_fixtures() -> list[RuleFixture]:
         for path in sorted((app_dir / "fixtures").glob("*.yaml")):
             name = path.relative_to(app_dir.parent).as_posix()
             try:
-                document = yaml.safe_load(path.read_text(encoding="utf-8"))
+                document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
             except yaml.YAMLError as exc:
                 raise RuleFixtureInvalid(file=name, reason=str(exc).splitlines()[0]) from exc
             if isinstance(document, dict) and "kind" in document:

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.db.models import Min
-from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core import audit
@@ -87,16 +86,19 @@ def evaluate_disease(disease: Disease, method: str, counts: np.ndarray) -> metho
 def daily_cards(start: dt.date, end: dt.date, *, township_ids: list[int] | None = None,
                 disease_ids: list[int] | None = None) -> dict[tuple[int, int], dict[dt.date, list[int]]]:
     """Live cards by (township, disease) → report day → card ids, for days ``start`` … ``end``."""
+    # A range on the indexed ``reported_at`` (local midnights), the local day worked out here.
+    since = dt.datetime.combine(start, dt.time(), tzinfo=LOCAL_TZ)
+    before = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=LOCAL_TZ)
     queryset = (CaseCard.objects.exclude(status=CardStatus.DELETED).filter(township__isnull=False)
-                .annotate(day=TruncDate("reported_at", tzinfo=LOCAL_TZ))
-                .filter(day__gte=start, day__lte=end))
+                .filter(reported_at__gte=since, reported_at__lt=before))
     if township_ids is not None:
         queryset = queryset.filter(township_id__in=township_ids)
     if disease_ids is not None:
         queryset = queryset.filter(disease_id__in=disease_ids)
     found: dict[tuple[int, int], dict[dt.date, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for pk, township_id, disease_id, day in queryset.order_by().values_list("pk", "township_id", "disease_id", "day"):
-        found[(township_id, disease_id)][day].append(pk)
+    for pk, township_id, disease_id, reported in queryset.order_by().values_list("pk", "township_id", "disease_id",
+                                                                                 "reported_at"):
+        found[(township_id, disease_id)][reported.astimezone(LOCAL_TZ).date()].append(pk)
     return found
 
 
@@ -204,14 +206,25 @@ def _signals_of(township: Division, disease: Disease, method: str, counts: np.nd
         date = first + dt.timedelta(days=int(index))
         found.append((Signal(township=township, path=township.path, disease=disease, date=date, method=method,
                              observed=float(result.observed[index]), expected=round(float(result.expected[index]), 4),
-                             threshold=round(float(result.upperbound[index]), 4),
+                             threshold=_bound(result.upperbound[index]),
                              window_start=date - dt.timedelta(days=window - 1)), window))
     return found
 
 
+def _bound(number: float) -> float:
+    """A signal's threshold; C3 has none when the two days before alone alarm (any count does): 0."""
+    return 0.0 if np.isnan(number) else round(float(number), 4)
+
+
+def _value(number: float) -> float | None:
+    """A count of the series, ``None`` for a missing day (NaN is not JSON)."""
+    return None if np.isnan(number) else float(number)
+
+
 def signal_series(signal: Signal, *, before: int = 56, after: int = 14) -> list[dict[str, Any]]:
-    """The series around a signal for its chart: per day the count the method judged, the expected
-    value and the threshold (what the chart draws), and whether it alarmed."""
+    """The series around a signal for its chart: per day the count the method judged (``None`` on a
+    day before the county's first card, when the count is unknown), the expected value and the
+    threshold (what the chart draws), and whether it alarmed."""
     method = signal.method
     history = HISTORY_DAYS.get(method, 0)
     last = min(signal.date + dt.timedelta(days=after), now().date())
@@ -225,7 +238,7 @@ def signal_series(signal: Signal, *, before: int = 56, after: int = 14) -> list[
     rows = []
     if method == Method.SINGLE:
         for index in range(shown_from, length):
-            rows.append({"date": first + dt.timedelta(days=index), "observed": float(counts[index]),
+            rows.append({"date": first + dt.timedelta(days=index), "observed": _value(counts[index]),
                          "expected": 0.0, "upperbound": 0.0, "alarm": bool(counts[index] > 0)})
         return rows
     try:
@@ -234,9 +247,9 @@ def signal_series(signal: Signal, *, before: int = 56, after: int = 14) -> list[
         return rows
     for index in range(shown_from, length):
         ready = bool(result.ready[index])
-        rows.append({"date": first + dt.timedelta(days=index), "observed": float(result.observed[index]),
+        rows.append({"date": first + dt.timedelta(days=index), "observed": _value(result.observed[index]),
                      "expected": float(result.expected[index]) if ready else None,
-                     "upperbound": float(result.upperbound[index]) if ready else None,
+                     "upperbound": _value(result.upperbound[index]) if ready else None,
                      "alarm": bool(result.alarm[index])})
     return rows
 

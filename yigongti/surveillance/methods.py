@@ -13,7 +13,8 @@ functions.
   C1/C2 alarm when ``x_t > mean + z·max(sd, min_sigma)`` with ``z = Φ⁻¹(1 − alpha)`` (alpha 0.001,
   z ≈ 3.09, the CDC's "3"); C3 alarms when ``Σ_{t−2..t} max(0, C2 − 1) > z`` (alpha 0.025,
   z ≈ 1.96, the CDC's "2"). For C3 the upperbound is the largest ``x_t`` that keeps the sum at or
-  under ``z``: ``mean + sd·(1 + z − s)`` with ``s`` the two earlier days' terms. (R's earsC computes
+  under ``z``: ``mean + sd·(1 + z − s)`` with ``s`` the two earlier days' terms; when ``s`` alone
+  exceeds ``z`` no count is low enough, the upperbound is empty (NaN) and the day alarms. (R's earsC computes
   C3's upperbound as ``x_t + sd·(z − s)``, which leaves ``x_t``'s own term out of the alarm; we keep
   the published definition and say so here.) With ``min_sigma`` 0 and a flat baseline the
   standard deviation is 0: any rise alarms, which is why a floor is given for sparse series.
@@ -145,9 +146,10 @@ def ears(values: Sequence[float | None] | np.ndarray, method: str = "c1", *, alp
     s = np.nansum(earlier, axis=1)
     statistic = s + np.where(np.isnan(terms), 0.0, terms)
     with np.errstate(invalid="ignore"):
-        upper = np.maximum(0.0, mean + sigma * (1 + z - s))
-    # A zero sd with min_sigma 0: any rise scores +inf, so the bound is the mean itself.
-    upper = np.where(sigma > 0, upper, np.where(s > z, 0.0, mean))
+        upper = mean + sigma * (1 + z - s)
+    # A zero sd with min_sigma 0: any rise scores +inf, so the bound is the mean itself. When the two
+    # earlier days alone exceed z, every count alarms: there is no bound (NaN), the day still alarms.
+    upper = np.where(s > z, np.nan, np.where(sigma > 0, upper, mean))
     upper = np.where(ready3, upper, np.nan)
     alarm = ready3 & (statistic > z)
     return Evaluation(method, x, np.where(ready3, mean, np.nan), upper, alarm, ready3, needs)

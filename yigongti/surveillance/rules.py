@@ -4,7 +4,8 @@ so loading the same file again writes nothing.
 Each row: ``code``, ``name``, ``name_en``, ``class`` (A/B/C), ``icd10`` (code prefixes, may be empty
 for a disease chosen only by hand), ``deadline_hours`` (2 or 24), ``single_case``, ``methods`` and
 ``params`` (over the file's ``defaults``), ``episode_days``, ``managed_as_a``, an optional ``note``
-(appended to the file's ``source``).
+(appended to the file's ``source``), and ``effective_from`` / ``effective_to`` where a disease was
+added to (or left) the list on its own date (the file's dates otherwise).
 """
 
 from __future__ import annotations
@@ -86,7 +87,10 @@ def diseases_load(fixture: RuleFixture) -> LoadResult:
             "methods": list(methods), "params": _params(fixture, code, defaults, row.get("params")),
             "episode_days": episode, "position": position,
             "source": f"{source}\n{note}" if note else source,
-            "effective_from": effective_from, "effective_to": effective_to,
+            "effective_from": as_date(fixture, row.get("effective_from"), f"{code}.effective_from",
+                                      required=False) or effective_from,
+            "effective_to": as_date(fixture, row.get("effective_to"), f"{code}.effective_to",
+                                    required=False) or effective_to,
         }
         if not values["name"] or not values["name_en"]:
             raise fixture.invalid(_("%(code)s：name 与 name_en 不能为空") % {"code": code})

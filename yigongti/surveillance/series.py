@@ -5,7 +5,8 @@ date column, read and checked before any method runs.
   the count, in any order of rows; ``t`` is then the date.
 - A first row that is not data is a header; with a header the columns may come in any order, named
   ``date``/``日期`` and ``count``/``observed``/``cases``/``病例数``/``计数``.
-- An empty count, ``NA`` or ``-`` is a missing day (left out of baselines, not judged). With dates,
+- An empty count (in a one-column file, a blank line between counts), ``NA`` or ``-`` is a missing
+  day (left out of baselines, not judged). With dates,
   a day with no row is missing too and is printed with an empty ``observed``. Two rows for one date,
   a negative or non-numeric count, or a bad date name their row and stop the run.
 """
@@ -74,13 +75,16 @@ def read_series(path: str | Path) -> Series:
         text = file.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SeriesInvalid(reason=_("文件不是 UTF-8 编码的 CSV：%(file)s") % {"file": file}) from None
-    rows = [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text)), start=1)
-            if any(cell.strip() for cell in row)]
-    if not rows:
+    every = list(enumerate(csv.reader(io.StringIO(text)), start=1))
+    filled = [i for i, (_n, row) in enumerate(every) if any(cell.strip() for cell in row)]
+    if not filled:
         raise SeriesInvalid(reason=_("文件中没有数据：%(file)s") % {"file": file})
+    width = max(len(every[i][1]) for i in filled)
+    # One column: a blank line between counts is an empty count (a missing day, as a spreadsheet
+    # exports an empty cell); skipping it would move every later count one day earlier.
+    rows = every[filled[0]: filled[-1] + 1] if width == 1 else [every[i] for i in filled]
     if len(rows) > MAX_ROWS:
         raise SeriesInvalid(reason=_("数据超过 %(max)s 行。") % {"max": MAX_ROWS})
-    width = max(len(row) for _n, row in rows)
     date_col: int | None = None
     count_col = 0
     first_number, first = rows[0]
@@ -100,7 +104,9 @@ def read_series(path: str | Path) -> Series:
     elif width == 2:
         date_col, count_col = 0, 1
     elif width > 2:
-        raise SeriesInvalid(reason=_("每行应为一个计数，或“日期,计数”两列（或带表头指明列名）。"))
+        wide = next(number for number, row in rows if len(row) > 2)
+        raise SeriesInvalid(reason=_("第 %(row)s 行：每行应为一个计数，或“日期,计数”两列（或带表头指明列名）。") % {
+            "row": wide})
     parsed: list[tuple[int, dt.date | None, float | None]] = []
     for number, row in rows:
         cells = row + [""] * (width - len(row))

@@ -38,6 +38,7 @@ from yigongti.registry.choices import DivisionLevel
 from yigongti.registry.models import Division, Institution, StaffMember
 from yigongti.residents.choices import RecordStatus
 from yigongti.residents.models import Resident
+from yigongti.residents.services import audit_misses
 
 from .choices import CardAction, CardStatus, DiagnosisType
 from .errors import (
@@ -263,12 +264,14 @@ def _timing(card: CaseCard) -> None:
     card.on_time = card.reported_at <= card.deadline_at
 
 
+@audit_misses
 @transaction.atomic
 def card_report(*, user: Any, data: CardInput, merge_into: int | None = None, request: Any = None) -> CaseCard:
     """File a 传染病报告卡. Refuses a non-notifiable diagnosis, impossible dates, and a second card of
     the same patient and disease within the episode (:class:`DuplicateCard`, naming the card): with
-    ``merge_into`` that card's id, the new report is merged into it instead (its 病例分类, dates and
-    note revised, a ``merge`` event written) and that card is returned."""
+    ``merge_into`` that card's id, the new report is merged into it instead (its 病例分类 and note
+    revised, the onset moved earlier if the new report knows an earlier one, the diagnosis and report
+    times kept; a ``merge`` event written) and that card is returned."""
     if not reports_for(user, data.institution):
         raise NotReviewer(who=data.institution.name, action=_("报告"))
     if data.diagnosis_type not in DiagnosisType.values:
@@ -307,14 +310,15 @@ def card_report(*, user: Any, data: CardInput, merge_into: int | None = None, re
     return card
 
 
-REVISABLE = ("diagnosis_type", "onset_date", "diagnosed_at", "note")
-
-
 def _merge(*, user: Any, card: CaseCard, data: CardInput, request: Any) -> CaseCard:
     card = CaseCard.objects.select_for_update().select_related("disease").get(pk=card.pk)
     changes = {}
-    for name in REVISABLE:
-        new = getattr(data, name)
+    # The card keeps its diagnosis time: its deadline clock and timeliness belong to the first report
+    # (a later diagnosis taken over would fall after that report). The onset moves only earlier.
+    revised: dict[str, Any] = {"diagnosis_type": data.diagnosis_type, "note": data.note}
+    if data.onset_date < card.onset_date:
+        revised["onset_date"] = data.onset_date
+    for name, new in revised.items():
         if new not in (None, "") and new != getattr(card, name):
             changes[name] = [str(getattr(card, name)), str(new)]
             setattr(card, name, new)
@@ -413,6 +417,9 @@ def card_correct(*, user: Any, card: CaseCard, changes: dict[str, Any], request:
     if data.diagnosis_type not in DiagnosisType.values:
         raise _invalid("diagnosis_type", _("请选择病例分类。"))
     _check_dates(data)
+    if card.reported_at < data.diagnosed_at:
+        raise _invalid("diagnosed_at", _("诊断时间不能晚于报告时间（%(reported)s）。") % {
+            "reported": card.reported_at.astimezone(now().tzinfo).strftime("%Y-%m-%d %H:%M")})
     if not str(data.patient_name).strip():
         raise _invalid("patient_name", _("请填写患者姓名。"))
     for name, value in changes.items():

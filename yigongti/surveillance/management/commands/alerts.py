@@ -106,7 +106,9 @@ class Command(BaseCommand):
                 "t": label,
                 "observed": None if math.isnan(result.observed[index]) else float(result.observed[index]),
                 "expected": float(result.expected[index]) if ready else None,
-                "upperbound": float(result.upperbound[index]) if ready else None,
+                # C3 has no bound when the two days before alone alarm (empty, the row still alarms).
+                "upperbound": float(result.upperbound[index])
+                if ready and not math.isnan(result.upperbound[index]) else None,
                 "alarm": bool(result.alarm[index]) if ready else None,
             })
         self._print(rows, options["format"] or "csv", SERIES_COLUMNS)
