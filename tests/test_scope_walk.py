@@ -246,3 +246,89 @@ def test_analytics_routes_hide_another_village(county: MiniCounty, other_village
     for params in ({}, {"level": "village"}, {"level": "township"}, {"period": "2025"}):
         items = json.loads(api.get("/api/v1/indicators", {**params, "limit": 500}).content)["items"]
         assert {item["org"] for item in items} <= {county.village_a.code}, params
+
+
+def _village_b_surveillance(county: MiniCounty, other_village: dict[str, str]) -> tuple[list[int], int]:
+    """A case card of a village B resident (reported by village B's clinic through the township 1
+    director), a signal of township 1 counting it and an outbreak linking it, and an encounter of
+    village B: nothing of theirs lies in village A. Returns their ids and the encounter's."""
+    from yigongti.care.models import Encounter
+    from yigongti.core.clock import now
+    from yigongti.core.rule_fixtures import rules_load
+    from yigongti.surveillance.alerts import outbreak_link
+    from yigongti.surveillance.models import Outbreak, Signal
+    from yigongti.surveillance.services import CardInput, card_report
+
+    rules_load(kinds=["surveillance.diseases"])
+    other = Resident.objects.get(record_no=other_village["resident"])
+    clinic_b = county.clinics[county.village_b.code]
+    diagnosed = now() - dt.timedelta(hours=2)
+    card = card_report(user=county.director, data=CardInput(
+        institution=clinic_b, diagnosis_type="clinical", onset_date=diagnosed.date(), diagnosed_at=diagnosed,
+        icd10="B05.9", resident=other))
+    township = county.townships[0]
+    signal = Signal.objects.create(township=township, path=township.path, disease=card.disease, date=diagnosed.date(),
+                                   method="single", observed=1, expected=0, threshold=0,
+                                   window_start=diagnosed.date())
+    signal.cases.add(card)
+    outbreak = Outbreak.objects.create(code="OB-WALK", disease=card.disease, township=township, path=township.path,
+                                       title="walk", opened_at=now())
+    outbreak_link(user=_cdc(county), outbreak=outbreak, card_ids=[card.pk])
+    encounter = Encounter.objects.create(resident=other, path=other.path, kind="outpatient", institution=clinic_b,
+                                         institution_path=clinic_b.path, tier="village", start_date=diagnosed.date())
+    return sorted({card.pk, signal.pk, outbreak.pk}), encounter.pk
+
+
+def _cdc(county: MiniCounty) -> object:
+    from tests.factories.accounts import UserFactory
+    from yigongti.accounts.models import Role
+
+    return UserFactory(username="jikong-walk", role=Role.CDC, entry_unit=county.county, view_unit=county.county)
+
+
+def test_surveillance_objects_hide_another_village(county: MiniCounty, other_village: dict[str, str]) -> None:
+    """Every surveillance page and API route with an id answers 404 for village B's card, township 1's
+    signal and outbreak (GET and POST) to the village doctor of village A, and writes nothing; so does
+    the card form opened from village B's encounter; no list shows them."""
+    from yigongti.surveillance.models import CaseCard, Signal
+
+    pks, encounter_pk = _village_b_surveillance(county, other_village)
+    card = CaseCard.objects.get()
+    routes = sorted(r for r in set(_web_patterns(get_resolver().url_patterns))
+                    if r.startswith("surveillance/") and "pk>" in r)
+    assert len(routes) >= 10, routes
+    client = Client()
+    assert client.login(username="cunyi", password=PASSWORD)
+    for route in routes:
+        for pk in pks:
+            url = _fill(route, {"pk": str(pk)})
+            codes = []
+            for method in (client.get, client.post):
+                response = method(url)
+                codes.append(response.status_code)  # 405: the route does not take that method at all
+                assert response.status_code in (404, 405), (url, method.__name__, response.status_code)
+                assert other_village["resident_name"] not in response.content.decode()
+            assert 404 in codes, (url, codes)
+    for url in (f"/surveillance/cards/new/?encounter={encounter_pk}&disease=measles", "/surveillance/",
+                "/surveillance/cards/", "/surveillance/signals/", "/surveillance/outbreaks/",
+                "/surveillance/cards/?format=csv", "/surveillance/timeliness/"):
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        assert other_village["resident_name"] not in response.content.decode() and card.card_no not in (
+            response.content.decode()), url
+    assert client.get(f"/surveillance/cards/new/?encounter={encounter_pk}").status_code == 404
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=county.village_doctor, name='walk')}")
+    spec = json.loads(api.get("/api/v1/openapi.json").content)
+    paths = [(p, ops) for p, ops in spec["paths"].items() if p.startswith("/api/v1/surveillance") and "{" in p]
+    assert len(paths) >= 8, paths
+    for path, ops in paths:
+        for pk in pks:
+            url = re.sub(r"\{\w+\}", str(pk), path)
+            if "get" in ops:
+                assert api.get(url).status_code == 404, url
+            if "post" in ops:  # an empty body may be refused (422) before the lookup; it never succeeds
+                response = api.post(url, data="{}", content_type="application/json")
+                assert response.status_code in (404, 422), (url, response.status_code)
+                assert other_village["resident_name"] not in response.content.decode()
+    card.refresh_from_db()
+    assert card.status == "reported" and Signal.objects.get().status == "new"

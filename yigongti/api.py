@@ -16,6 +16,7 @@ from yigongti.programmes.api import router as programmes_router
 from yigongti.referrals.api import router as referrals_router
 from yigongti.registry.api import router as registry_router
 from yigongti.residents.api import router as residents_router
+from yigongti.surveillance.api import router as surveillance_router
 
 api = NinjaAPI(
     title="yigongti API",
@@ -36,3 +37,4 @@ api.add_router("/care", care_router)
 api.add_router("/results", results_router)
 api.add_router("/referrals", referrals_router)
 api.add_router("/indicators", analytics_router)
+api.add_router("/surveillance", surveillance_router)

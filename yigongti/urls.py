@@ -13,5 +13,6 @@ urlpatterns = [
     path("referrals/", include("yigongti.referrals.urls")),
     path("care/", include("yigongti.care.urls")),
     path("analytics/", include("yigongti.analytics.urls")),
+    path("surveillance/", include("yigongti.surveillance.urls")),
     path("", include("yigongti.web.urls")),
 ]

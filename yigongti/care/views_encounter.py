@@ -22,8 +22,8 @@ from yigongti.core.errors import DomainError, NotFound
 from yigongti.core.scope import covers
 
 from . import selectors, services
-from .panels import encounter_panels
 from .forms import OrderForm
+from .panels import encounter_panels
 from .views import cost_rows, encounter_row, number, result_row
 
 USE, ORDER = "use", "order"  # the two buttons of the offer

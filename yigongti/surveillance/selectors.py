@@ -10,14 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from yigongti.core import audit
 from yigongti.core.errors import NotFound
 from yigongti.core.scope import get_visible, visible
-from yigongti.registry.models import Institution
+from yigongti.registry.choices import DivisionLevel
+from yigongti.registry.models import Division, Institution
+from yigongti.registry.selectors import current
 
 from .choices import CardStatus, SignalStatus
-from .models import CaseCard, Outbreak, Signal
+from .errors import CardInvalid
+from .models import CaseCard, Disease, Outbreak, Signal
+from .services import TOWNSHIP_ROLES, diseases_in_force, is_county_reviewer, role_of
 
 CARD_PATHS = ("path", "institution_path")
 
@@ -136,3 +141,77 @@ def outbreaks_visible(user: Any) -> QuerySet[Outbreak]:
 
 def outbreak_get(*, user: Any, pk: int) -> Outbreak:
     return get_visible(user, Outbreak.objects.select_related("disease", "township"), pk=pk)
+
+
+# ---------------------------------------------------------------- the pages' reads (web and API)
+
+
+def cards_to_review(*, user: Any) -> QuerySet[CaseCard]:
+    """The cards waiting for the caller's review: for the county CDC those 待审核 or 乡镇已初审; for
+    township staff those 待审核 inside their data-entry unit (reporting institution or address)."""
+    if is_county_reviewer(user):
+        return cards_visible(user).filter(status__in=[CardStatus.REPORTED, CardStatus.TOWNSHIP_CHECKED])
+    if role_of(user) in TOWNSHIP_ROLES:
+        return visible(user, cards_visible(user), mode="entry", path_field=CARD_PATHS).filter(
+            status=CardStatus.REPORTED)
+    return CaseCard.objects.none()
+
+
+def cards_returned(*, user: Any) -> QuerySet[CaseCard]:
+    """Cards returned for correction to the caller's institution (or to one in their data-entry unit)."""
+    returned = cards_visible(user).filter(status=CardStatus.RETURNED)
+    own = getattr(user, "institution_id", None)
+    entry = visible(user, returned, mode="entry", path_field="institution_path")
+    return (entry | returned.filter(institution_id=own)) if own else entry
+
+
+def audit_cards(*, user: Any, cards: list[CaseCard], request: Any = None) -> None:
+    """Audit the reads of the cards a page or file shows (each under its address, else its institution)."""
+    audit.read(user=user, objects=[c for c in cards if c.path], request=request)
+    audit.read(user=user, objects=[c for c in cards if not c.path], request=request, path_field="institution_path")
+
+
+def cards_by_numbers(*, user: Any, numbers: list[str]) -> dict[str, CaseCard]:
+    """The cards in the caller's scope among the card numbers given (a number not found is absent)."""
+    wanted = [n.strip() for n in numbers if n.strip()]
+    return {card.card_no: card for card in cards_visible(user).filter(card_no__in=wanted)}
+
+
+def address_divisions(on: dt.date | None = None) -> list[Division]:
+    """The townships and villages in force, in tree order: where an address at onset can be chosen."""
+    return list(current(Division.objects.filter(level__in=[DivisionLevel.TOWNSHIP, DivisionLevel.VILLAGE]), on)
+                .order_by("path"))
+
+
+def outbreak_cases(*, user: Any, outbreak: Outbreak, request: Any = None) -> list[CaseCard]:
+    """The cases linked to an outbreak that the caller may see (audited), deleted duplicates left out."""
+    cards = list(cards_visible(user).filter(outbreak=outbreak).exclude(status=CardStatus.DELETED)
+                 .order_by("reported_at", "pk"))
+    audit_cards(user=user, cards=cards, request=request)
+    return cards
+
+
+def card_events(card: CaseCard) -> list[Any]:
+    """A card's history, oldest first, with who did each step."""
+    return list(card.events.select_related("by").order_by("at", "pk"))
+
+
+def cards_export(**filters: Any) -> QuerySet[CaseCard]:
+    """:func:`cards_list` with the address division joined (a download names it on every row)."""
+    return cards_list(**filters).select_related("division")
+
+
+def disease_by_code(code: str, *, field: str = "disease") -> Disease:
+    """A disease of the catalogue in force by its code (422 naming ``field`` when unknown)."""
+    found = diseases_in_force().filter(code=(code or "").strip()).first()
+    if found is None:
+        raise CardInvalid(reason=_("病种代码“%(code)s”不在法定传染病目录中。") % {"code": code}, field=field)
+    return found
+
+
+def address_division_by_code(code: str, *, field: str = "division") -> Division:
+    """A township or village in force by its code (422 naming ``field`` otherwise)."""
+    found = next((d for d in address_divisions() if d.code == (code or "").strip()), None)
+    if found is None:
+        raise CardInvalid(reason=_("区划代码“%(code)s”不是本县的乡镇或村。") % {"code": code}, field=field)
+    return found
