@@ -37,7 +37,7 @@ from yigongti.surveillance.alerts import (
     signal_verify,
 )
 from yigongti.surveillance.choices import CardAction, Method, OutbreakStatus, SignalStatus
-from yigongti.surveillance.errors import IllegalSignalAction, NotReviewer, ReasonRequired
+from yigongti.surveillance.errors import IllegalOutbreakAction, IllegalSignalAction, NotReviewer, ReasonRequired
 from yigongti.surveillance.models import CardEvent, CaseCard, Disease, Outbreak, Signal
 from yigongti.surveillance.services import card_delete
 
@@ -427,7 +427,7 @@ def test_closing_an_outbreak_needs_a_conclusion_and_happens_once(surv: SurvCount
     closed = outbreak_close(user=surv.cdc_user, outbreak=outbreak, summary="共 2 例，无续发，结案")
     assert closed.status == OutbreakStatus.CLOSED and closed.closed_at is not None
     assert closed.summary == "开展流调\n共 2 例，无续发，结案"
-    with pytest.raises(IllegalSignalAction):
+    with pytest.raises(IllegalOutbreakAction, match="暴发调查当前为“已结案”"):
         outbreak_close(user=surv.cdc_user, outbreak=outbreak, summary="再结案")
 
 

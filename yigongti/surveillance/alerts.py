@@ -32,7 +32,7 @@ from yigongti.registry.models import Division
 
 from . import methods
 from .choices import CardAction, CardStatus, Method, OutbreakStatus, SignalStatus
-from .errors import IllegalSignalAction, NotReviewer, ReasonRequired, RulesNotLoaded
+from .errors import IllegalOutbreakAction, IllegalSignalAction, NotReviewer, ReasonRequired, RulesNotLoaded
 from .models import CardEvent, CaseCard, Disease, Outbreak, Signal
 from .services import CARD, by, diseases_in_force, is_county_reviewer
 
@@ -341,7 +341,7 @@ def outbreak_close(*, user: Any, outbreak: Outbreak, summary: str) -> Outbreak:
     _require_cdc(user, _("结案"))
     outbreak = Outbreak.objects.select_for_update().get(pk=outbreak.pk)
     if outbreak.status != OutbreakStatus.OPEN:
-        raise IllegalSignalAction(status=OutbreakStatus(outbreak.status).label, action=_("结案"))
+        raise IllegalOutbreakAction(status=OutbreakStatus(outbreak.status).label, action=_("结案"))
     outbreak.summary = "\n".join(filter(None, [outbreak.summary, _note(summary, _("调查结论"))]))
     outbreak.status, outbreak.closed_at = OutbreakStatus.CLOSED, now()
     outbreak.save(update_fields=["summary", "status", "closed_at"])

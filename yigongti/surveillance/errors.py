@@ -50,6 +50,11 @@ class IllegalSignalAction(Conflict):
     message = _("预警信号当前为“%(status)s”，不能%(action)s。")
 
 
+class IllegalOutbreakAction(Conflict):
+    code = "illegal_outbreak_action"
+    message = _("暴发调查当前为“%(status)s”，不能%(action)s。")
+
+
 class ReasonRequired(ValidationFailed):
     code = "reason_required"
     message = _("请填写%(what)s。")

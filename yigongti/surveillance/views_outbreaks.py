@@ -72,7 +72,7 @@ def outbreak_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                     skipped = len(found) - linked
                     text = _("已关联 %(n)s 例。") % {"n": linked}
                     if skipped:
-                        text += _("另有 %(s)s 张卡因病种不同或已删除未关联。") % {"s": skipped}
+                        text = " ".join([text, _("另有 %(s)s 张卡因病种不同或已删除未关联。") % {"s": skipped}])
                     messages.success(request, text)
                     return redirect("surveillance:outbreak", pk=outbreak.pk)
         elif action == "close":
