@@ -41,6 +41,21 @@ def _fill(route: str, values: dict[str, str]) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route)
 
 
+def _walk_ids(client: Client, routes: list[str], pks: list[int], hidden_name: str) -> None:
+    """GET and POST every ``routes`` × ``pks``: 404 (or 405 for a method the route does not take,
+    but 404 at least once), and the other village's resident never named in the answer."""
+    for route in routes:
+        for pk in pks:
+            url = _fill(route, {"pk": str(pk)})
+            codes = []
+            for method in (client.get, client.post):
+                response = method(url)
+                codes.append(response.status_code)  # 405: the route does not take that method at all
+                assert response.status_code in (404, 405), (url, method.__name__, response.status_code)
+                assert hidden_name not in response.content.decode()
+            assert 404 in codes, (url, codes)
+
+
 @pytest.fixture
 def other_village(county: MiniCounty) -> dict[str, str]:
     """Codes of things in village B, which the village doctor of village A must never see."""
@@ -188,16 +203,7 @@ def test_care_and_referral_objects_hide_another_village(county: MiniCounty, othe
     assert routes, "no care/referrals route with an id"
     client = Client()
     assert client.login(username="cunyi", password=PASSWORD)
-    for route in routes:
-        for pk in pks:
-            url = _fill(route, {"pk": str(pk)})
-            codes = []
-            for method in (client.get, client.post):
-                response = method(url)
-                codes.append(response.status_code)  # 405: the route does not take that method at all
-                assert response.status_code in (404, 405), (url, method.__name__, response.status_code)
-                assert other_village["resident_name"] not in response.content.decode()
-            assert 404 in codes, (url, codes)
+    _walk_ids(client, routes, pks, other_village["resident_name"])
     api = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=county.village_doctor, name='walk')}")
     spec = json.loads(api.get("/api/v1/openapi.json").content)
     paths = [(p, ops) for p, ops in spec["paths"].items()
@@ -299,16 +305,7 @@ def test_surveillance_objects_hide_another_village(county: MiniCounty, other_vil
     assert len(routes) >= 10, routes
     client = Client()
     assert client.login(username="cunyi", password=PASSWORD)
-    for route in routes:
-        for pk in pks:
-            url = _fill(route, {"pk": str(pk)})
-            codes = []
-            for method in (client.get, client.post):
-                response = method(url)
-                codes.append(response.status_code)  # 405: the route does not take that method at all
-                assert response.status_code in (404, 405), (url, method.__name__, response.status_code)
-                assert other_village["resident_name"] not in response.content.decode()
-            assert 404 in codes, (url, codes)
+    _walk_ids(client, routes, pks, other_village["resident_name"])
     for url in (f"/surveillance/cards/new/?encounter={encounter_pk}&disease=measles", "/surveillance/",
                 "/surveillance/cards/", "/surveillance/signals/", "/surveillance/outbreaks/",
                 "/surveillance/cards/?format=csv", "/surveillance/timeliness/"):
