@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "yigongti.programmes",
     "yigongti.referrals",
     "yigongti.surveillance",
+    "yigongti.insurance",
     "yigongti.analytics",
     "yigongti.interop",
     "yigongti.demo",
