@@ -103,6 +103,23 @@ def test_a_rerun_writes_nothing_new(surv: SurvCounty) -> None:
     assert Signal.objects.count() == 2
 
 
+def test_a_run_that_collides_with_another_keeps_nothing_and_says_so(surv: SurvCounty,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of the same days at once (the cron and the CDC's button): the one that did not see the
+    other's signals collides on the unique township × disease × day × method, is told, and keeps
+    nothing; the other's signals stand. Simulated by hiding the existing signals from the second run."""
+    from yigongti.surveillance import alerts as alerts_module
+    from yigongti.surveillance.errors import AlertsBusy
+
+    file(surv, day(-3), icd10=MEASLES)
+    file(surv, day(-1), icd10=MEASLES)
+    assert len(alerts_run(day=day(-3), until=D).created) == 2
+    monkeypatch.setattr(alerts_module, "_existing", lambda start, end: {})
+    with pytest.raises(AlertsBusy):
+        alerts_run(day=day(-3), until=D)
+    assert Signal.objects.count() == 2
+
+
 def test_deleted_cards_are_left_out(surv: SurvCounty) -> None:
     [card] = file(surv, day(-1), icd10=MEASLES)
     file(surv, day(-1), icd10=MEASLES, village=surv.village_c)  # a live one in township 2: a signal

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Min
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +32,7 @@ from yigongti.registry.models import Division
 
 from . import methods
 from .choices import CardAction, CardStatus, Method, OutbreakStatus, SignalStatus
-from .errors import IllegalOutbreakAction, IllegalSignalAction, NotReviewer, ReasonRequired, RulesNotLoaded
+from .errors import AlertsBusy, IllegalOutbreakAction, IllegalSignalAction, NotReviewer, ReasonRequired, RulesNotLoaded
 from .models import CardEvent, CaseCard, Disease, Outbreak, Signal
 from .services import CARD, by, diseases_in_force, is_county_reviewer
 
@@ -163,11 +163,16 @@ def alerts_run(*, day: dt.date, until: dt.date | None = None) -> RunSummary:
                     ids = [pk for offset in range(window)
                            for pk in by_day.get(signal.date - dt.timedelta(days=offset), [])]
                     new.append((signal, ids))
-    with transaction.atomic():
-        created = Signal.objects.bulk_create([s for s, _ids in new])
-        links = [Signal.cases.through(signal_id=s.pk, casecard_id=pk) for s, (_s, ids) in zip(created, new, strict=True)
-                 for pk in ids]
-        Signal.cases.through.objects.bulk_create(links, batch_size=2000)
+    try:
+        with transaction.atomic():
+            created = Signal.objects.bulk_create([s for s, _ids in new])
+            links = [Signal.cases.through(signal_id=s.pk, casecard_id=pk)
+                     for s, (_s, ids) in zip(created, new, strict=True) for pk in ids]
+            Signal.cases.through.objects.bulk_create(links, batch_size=2000)
+    except IntegrityError:
+        # Two runs of the same days at once: the other wrote first (unique township × disease × day ×
+        # method); nothing of this one was kept, and running again finds them all written.
+        raise AlertsBusy() from None
     summary.created = created
     summary.seconds = time.perf_counter() - started
     return summary

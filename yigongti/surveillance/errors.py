@@ -50,6 +50,13 @@ class IllegalSignalAction(Conflict):
     message = _("预警信号当前为“%(status)s”，不能%(action)s。")
 
 
+class AlertsBusy(Conflict):
+    """Another early-warning run wrote the same signals at the same moment (the cron and the button)."""
+
+    code = "alerts_busy"
+    message = _("另一次预警运行正在写入相同的信号，请稍后重新运行（重复运行不会重复生成信号）。")
+
+
 class IllegalOutbreakAction(Conflict):
     code = "illegal_outbreak_action"
     message = _("暴发调查当前为“%(status)s”，不能%(action)s。")
