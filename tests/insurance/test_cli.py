@@ -145,7 +145,7 @@ def test_other_bad_fields_are_named(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_a_bad_policy_file_names_its_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = (Path(__file__).resolve().parents[2] / "yigongti/insurance/fixtures/policies/yunxi-county-2025.yaml"
+    text = (Path(__file__).resolve().parents[2] / "yigongti/insurance/fixtures/policy-yunxi-county-2025.yaml"
             ).read_text(encoding="utf-8").replace("rate: 0.9}", "rate: 1.9}")
     err = _refused(capsys, "adjudicate", str(_write(tmp_path, YUNXI_STAY)), "--policy",
                    str(_write(tmp_path, text, "bad.yaml")))

@@ -65,13 +65,13 @@ def refused(document: Any) -> PolicyInvalid:
 
 def test_shipped_policies_load_and_do_not_overlap() -> None:
     codes = sorted(policy.code for policy in shipped_policies())
-    assert codes == ["example-city", "yunxi-county-2025"]
+    assert codes == ["example-city", "yunxi-county-2025", "yunxi-county-2026"]
 
 
 def test_example_city_has_the_numbers_of_domain_md() -> None:
     """DOMAIN.md §5: 一级 200 yuan / 95 %, 二级 450 / 85 %, 三级 650 / 65 %, out of area 1,000 / 50 %,
     cap 500,000 a year; 大病 pays ≥ 50 % above its threshold."""
-    policy = policy_from_file(POLICY_DIR / "example-city.yaml")
+    policy = policy_from_file(POLICY_DIR / "policy-example-city.yaml")
     levels = {level: (p.deductible, p.rate) for level, p in policy.inpatient.items()}
     assert levels == {"township": (D(200), D("0.95")), "county": (D(450), D("0.85")),
                       "tertiary": (D(650), D("0.65")), "out_of_county": (D(1000), D("0.5"))}
@@ -81,7 +81,7 @@ def test_example_city_has_the_numbers_of_domain_md() -> None:
 
 
 def test_yunxi_policy_is_the_demo_countys_for_2025() -> None:
-    policy = policy_from_file(POLICY_DIR / "yunxi-county-2025.yaml")
+    policy = policy_from_file(POLICY_DIR / "policy-yunxi-county-2025.yaml")
     assert (policy.county, policy.effective_from, policy.effective_to) == (
         "522399", dt.date(2025, 1, 1), dt.date(2026, 1, 1))
     village = policy.outpatient["village"]
@@ -94,12 +94,21 @@ def test_yunxi_policy_is_the_demo_countys_for_2025() -> None:
     assert policy.catalogue_rule("inpatient", "registration").excluded
 
 
-def test_policy_files_stay_out_of_rules_load_until_a_loader_exists() -> None:
-    """The policies sit in ``fixtures/policies/``: ``ygt rules load`` (which reads ``fixtures/*.yaml``
-    and refuses a kind without a loader) does not see them yet."""
+def test_yunxi_enrolment_standard() -> None:
+    """2025: 个人缴费 400, 财政补助 700 per person; 特困 exempt in full, 低保 70 %, 脱贫人口 50 %."""
+    policy = policy_from_file(POLICY_DIR / "policy-yunxi-county-2025.yaml")
+    assert policy.enrolment is not None
+    assert (policy.enrolment.individual, policy.enrolment.subsidy) == (D(400), D(700))
+    assert [policy.enrolment.exempt_share(c) for c in ("wubao", "dibao", "poverty", None)] == [
+        D("1.0"), D("0.7"), D("0.5"), D(0)]
+
+
+def test_rules_load_sees_every_shipped_policy() -> None:
+    """``ygt rules load`` reads the same ``fixtures/policy-*.yaml`` the CLI does."""
     from yigongti.core.rule_fixtures import rule_fixtures
 
-    assert not [f for f in rule_fixtures() if f.kind == "insurance.policy"]
+    loaded = sorted(f.document["code"] for f in rule_fixtures() if f.kind == "insurance.policy")
+    assert loaded == sorted(policy.code for policy in shipped_policies())
 
 
 # ---------------------------------------------------------------- validation

@@ -157,14 +157,19 @@ def as_date(fixture: RuleFixture, value: Any, what: str, *, required: bool = Tru
         if required:
             raise fixture.invalid(_("缺少 %(field)s") % {"field": what})
         return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise fixture.invalid(_("%(field)s 不是有效日期：%(value)s") % {"field": what, "value": value}) from exc
+
+
+def parse_date(value: Any) -> dt.date:
+    """A YAML/JSON date: a parsed ``date``/``datetime`` or ISO text; :class:`ValueError` otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise fixture.invalid(_("%(field)s 不是有效日期：%(value)s") % {"field": what, "value": value}) from exc
+    return dt.date.fromisoformat(str(value))
 
 
 def upsert_by_code(model: type[models.Model], *, code: str, values: dict[str, Any],

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +8,29 @@ class InsuranceConfig(AppConfig):
     name = "yigongti.insurance"
     label = "insurance"
     verbose_name = _("城乡居民医保")
+
+    def ready(self) -> None:
+        from yigongti.registry.services import path_moved
+        from yigongti.residents.signals import follow_resident
+
+        from .models import Accumulator, Coverage, Settlement
+
+        # Coverage, accumulators and settlements follow their resident (transfer, merge); a
+        # settlement's institution path and an enrolment's household path follow re-parented divisions.
+        follow_resident([Coverage, Accumulator, Settlement], uid="insurance",
+                        extra_path_fields={Settlement: ("institution_path",)})
+        path_moved.connect(_on_path_moved, dispatch_uid="insurance.division_path_moved", weak=False)
+
+
+def _on_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) -> None:
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Concat, Substr
+
+    from yigongti.core.tree import subtree_q
+
+    from .models import HouseholdEnrolment
+
+    if old == new:
+        return
+    HouseholdEnrolment._base_manager.filter(subtree_q(old, "path")).update(
+        path=Concat(Value(new), Substr("path", len(old) + 1), output_field=CharField()))

@@ -41,3 +41,41 @@ class CaseInvalid(ValidationFailed):
 
     code = "insurance_case_invalid"
     message = _("病例数据有误：%(field)s — %(reason)s")
+
+
+class AlreadyEnrolled(Conflict):
+    code = "insurance_already_enrolled"
+    message = _("%(name)s 已参加 %(year)s 年度城乡居民医保（参保登记 %(enrolment)s）。")
+
+
+class MemberInvalid(ValidationFailed):
+    """A household member who cannot be enrolled: ``field`` names the member, ``reason`` why."""
+
+    code = "insurance_member_invalid"
+    message = _("参保人员有误：%(field)s — %(reason)s")
+
+
+class NotSettleable(ValidationFailed):
+    """An encounter that cannot be settled yet (not discharged, bad costs): ``field`` and ``reason``."""
+
+    code = "insurance_not_settleable"
+    message = _("该就诊不能结算：%(field)s — %(reason)s")
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "insurance_idempotency_key_reused"
+    message = _("幂等键 %(key)s 已用于另一次就诊（结算单 %(number)s）。")
+
+
+class ReversalRefused(Conflict):
+    """A reversal that cannot be made: of a reversal, of an already reversed settlement."""
+
+    code = "insurance_reversal_refused"
+    message = _("结算单 %(number)s 不能冲销：%(reason)s")
+
+
+class SettlementBusy(Conflict):
+    """Another settlement of the same person or encounter held the lock; nothing was written."""
+
+    code = "insurance_busy"
+    message = _("同一参保人正在另一处结算，请稍后重试。")

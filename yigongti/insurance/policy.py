@@ -20,6 +20,9 @@ A policy (``kind: insurance.policy``) holds every parameter of adjudication for 
 - ``medical_aid`` (医疗救助, optional): ``categories`` ``wubao`` (特困/五保), ``dibao`` (低保),
   ``poverty`` (脱贫/监测) each a ``rate``, a yearly ``deductible`` (default 0) and an ``annual_cap``;
   ``kinds`` (default both).
+- ``enrolment`` (参保缴费, optional): ``individual`` contribution and fiscal ``subsidy`` per person
+  per year, and ``exemptions`` — per assistance category, the share of the individual contribution
+  medical aid pays (资助参保: 特困 fully, 低保 and 脱贫人口 in part).
 
 :func:`policy_from_mapping` validates a document and names the key and the reason of the first
 problem; :func:`policy_for` picks the one in force for a county on a day and refuses overlapping
@@ -40,12 +43,14 @@ import yaml
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.care.choices import CostCategory
+from yigongti.core.rule_fixtures import parse_date
 
 from .errors import NoPolicy, PolicyInvalid, PolicyOverlap
 from .money import DEFAULT_ROUNDING, ROUNDINGS, ZERO, AmountError, checked_amount, quantize, to_decimal
 
 POLICY_KIND = "insurance.policy"
-POLICY_DIR = Path(__file__).resolve().parent / "fixtures" / "policies"
+POLICY_DIR = Path(__file__).resolve().parent / "fixtures"
+POLICY_GLOB = "policy-*.yaml"
 ANY_COUNTY = "*"
 
 KINDS = ("outpatient", "inpatient")
@@ -116,6 +121,19 @@ class MedicalAid:
 
 
 @dataclass(frozen=True)
+class Enrolment:
+    """参保缴费: the yearly contribution per person, the fiscal subsidy per person, and the share of
+    the individual contribution that medical aid pays for each assistance category (资助参保)."""
+
+    individual: Decimal
+    subsidy: Decimal
+    exemptions: Mapping[str, Decimal]
+
+    def exempt_share(self, category: str | None) -> Decimal:
+        return self.exemptions.get(category, ZERO) if category else ZERO
+
+
+@dataclass(frozen=True)
 class Policy:
     """One county's resident insurance policy for one period (see the module docstring)."""
 
@@ -133,6 +151,7 @@ class Policy:
     inpatient_annual_cap: Decimal
     catastrophic: Catastrophic | None
     medical_aid: MedicalAid | None
+    enrolment: Enrolment | None = None
 
     def in_force(self, on: dt.date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
@@ -190,12 +209,8 @@ class _Reader:
             if required:
                 raise self.fail(key, _("必须填写"))
             return None
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
         try:
-            return dt.date.fromisoformat(str(value))
+            return parse_date(value)
         except ValueError:
             raise self.fail(key, _("不是有效日期（YYYY-MM-DD）：%(value)s") % {"value": value}) from None
 
@@ -252,7 +267,7 @@ def _join(path: str, key: str) -> str:
 
 
 TOP_KEYS = ("kind", "code", "name", "name_en", "county", "effective_from", "effective_to", "source", "rounding",
-            "catalogue", "outpatient", "inpatient", "catastrophic", "medical_aid")
+            "catalogue", "outpatient", "inpatient", "catastrophic", "medical_aid", "enrolment")
 
 
 def policy_from_mapping(data: Any, *, name: str) -> Policy:
@@ -288,6 +303,7 @@ def policy_from_mapping(data: Any, *, name: str) -> Policy:
         inpatient_annual_cap=read.amount(inpatient, "annual_cap", "inpatient"),
         catastrophic=_catastrophic(read, doc.get("catastrophic")),
         medical_aid=_medical_aid(read, doc.get("medical_aid")),
+        enrolment=_enrolment(read, doc.get("enrolment")),
     )
 
 
@@ -379,6 +395,18 @@ def _medical_aid(read: _Reader, value: Any) -> MedicalAid | None:
     return MedicalAid(categories=categories, kinds=read.kinds(section, path, KINDS))
 
 
+def _enrolment(read: _Reader, value: Any) -> Enrolment | None:
+    if value is None:
+        return None
+    path = "enrolment"
+    section = read.mapping(value, path, ("individual", "subsidy", "exemptions"), ("individual", "subsidy"))
+    exemptions: dict[str, Decimal] = {}
+    for category in read.mapping(section.get("exemptions") or {}, f"{path}.exemptions", AID_CATEGORIES):
+        exemptions[category] = read.rate(section["exemptions"], category, f"{path}.exemptions")
+    return Enrolment(individual=read.amount(section, "individual", path), subsidy=read.amount(section, "subsidy", path),
+                     exemptions=exemptions)
+
+
 # ---------------------------------------------------------------- files
 
 
@@ -400,8 +428,8 @@ def policy_from_file(path: Path | str) -> Policy:
 
 
 def shipped_policies(directory: Path = POLICY_DIR) -> list[Policy]:
-    """Every policy under ``fixtures/policies/`` (read from the files, no database), checked together."""
-    policies = [policy_from_file(path) for path in sorted(directory.glob("*.yaml"))]
+    """Every policy file ``fixtures/policy-*.yaml`` (read from the files, no database), checked together."""
+    policies = [policy_from_file(path) for path in sorted(directory.glob(POLICY_GLOB))]
     check_policies(policies)
     return policies
 
