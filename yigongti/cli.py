@@ -111,6 +111,7 @@ USAGE = """ygt — yigongti 县域医共体平台
   ygt alerts --series FILE.csv --method c1|c2|c3|percentile|cusum [--alpha A] [--format csv|json|table]
                                                            any count series: t,observed,expected,upperbound,alarm
   ygt insurance adjudicate CASE.json [--policy FILE]       a settlement with its explanation (JSON), no database
+  ygt insurance report --year Y [--format table|json|csv]  the year's fund, 参合率, in-county share, ledger check
   ygt dedupe [--input FILE.csv] [--format csv|json|table]  duplicate residents, or inside any CSV
   ygt link --input FILE.csv [--format csv|json|table]      link an outside list to the residents
   ygt token create --user NAME --name LABEL                an API token

@@ -23,7 +23,7 @@ from yigongti.residents.models import Resident
 
 from .errors import NoPolicy
 from .models import Account, Coverage, HouseholdEnrolment, LedgerEntry, PolicyVersion, Settlement, SettlementStatus
-from .money import ZERO
+from .money import ZERO, quantize
 from .policy import Policy, check_policies, policy_for, policy_from_mapping
 
 _CACHE: dict[tuple[str, str], Policy] = {}
@@ -182,9 +182,16 @@ class FundReport:
 _LAYERS = ("total", "basic", "catastrophic", "aid", "patient")
 
 
+def fen(value: Any) -> Decimal:
+    """A sum of money from the database, to the fen (``None`` → 0). SQLite sums decimals as binary
+    floating point (``7680.000000000001``); every amount summed is whole fen, so rounding the sum to
+    the fen gives the exact total on both databases."""
+    return ZERO if value is None else quantize(Decimal(value))
+
+
 def _sums(queryset: QuerySet[Settlement]) -> dict[str, Decimal]:
     found = queryset.aggregate(**{name: Sum(name) for name in _LAYERS})
-    return {name: found[name] or ZERO for name in _LAYERS}
+    return {name: fen(found[name]) for name in _LAYERS}
 
 
 def fund_report(user: Any, year: int) -> FundReport:
@@ -196,9 +203,9 @@ def fund_report(user: Any, year: int) -> FundReport:
                                  exempted=Sum("exempted"), subsidy=Sum("subsidy"))
     report.households = found["households"] or 0
     report.enrolled = found["enrolled"] or 0
-    report.contributions = found["contributions"] or ZERO
-    report.exempted = found["exempted"] or ZERO
-    report.subsidy = found["subsidy"] or ZERO
+    report.contributions = fen(found["contributions"])
+    report.exempted = fen(found["exempted"])
+    report.subsidy = fen(found["subsidy"])
     settlements = scope.visible(user, Settlement.objects.filter(year=year), path_field=("path", "institution_path"))
     for name, value in _sums(settlements).items():
         setattr(report, name, value)
@@ -223,7 +230,7 @@ def fund_report(user: Any, year: int) -> FundReport:
 def _row(row: Any) -> dict[str, Any]:
     out = dict(row)
     for name in _LAYERS:
-        out[name] = out.get(name) or ZERO
+        out[name] = fen(out.get(name))
     out["fund"] = out["basic"] + out["catastrophic"] + out["aid"]
     return out
 
@@ -233,13 +240,18 @@ def account_balances(year: int | None = None) -> dict[str, Decimal]:
     entries = LedgerEntry.objects.all() if year is None else LedgerEntry.objects.filter(year=year)
     balances = {account: ZERO for account in Account.values}
     for account, total in entries.values_list("account").annotate(total=Sum("amount")).order_by():
-        balances[account] = total or ZERO
+        balances[account] = fen(total)
     return balances
 
 
+HALF_FEN = Decimal("0.005")
+
+
 def unbalanced_postings(limit: int = 20) -> list[tuple[str, Decimal]]:
-    """Postings whose entries do not sum to zero (there should be none)."""
-    rows = (LedgerEntry.objects.values_list("posting").annotate(total=Sum("amount")).exclude(total=0)
-            .order_by("posting")[:limit])
-    return [(posting, total) for posting, total in rows]
+    """Postings whose entries do not sum to zero (there should be none). Every entry is whole fen,
+    so a posting is off by at least a fen; half a fen either side of zero absorbs SQLite's floating
+    point sums."""
+    rows = (LedgerEntry.objects.values_list("posting").annotate(total=Sum("amount"))
+            .filter(Q(total__gte=HALF_FEN) | Q(total__lte=-HALF_FEN)).order_by("posting")[:limit])
+    return [(posting, fen(total)) for posting, total in rows]
 

@@ -13,7 +13,8 @@ Guarantees, each in one transaction:
   reason on the slip.
 - **Reversal** writes a reversal with the amounts negated, takes the settlement's own increments
   off the accumulators and posts the negated entries: the ledger still sums to zero, and the
-  encounter may be settled again (re-settlement after a correction). A reversal cannot be reversed.
+  encounter may be settled again (re-settlement after a correction). A reversal cannot be reversed;
+  a person's settlements of a year are reversed latest first (later ones were priced on it).
 
 Every posting's entries sum to zero (institution + total, each fund and the patient − what they
 pay; the fund + income, contributions, medical aid and the subsidy − what they give), so the sum
@@ -66,16 +67,18 @@ from .models import (
 )
 from .money import ZERO, AmountError, parse_amount, plain
 from .policy import CATEGORIES
-from .selectors import account_balances, county_of, policy_on, unbalanced_postings
+from .selectors import account_balances, county_of, fen, policy_on, unbalanced_postings
 
 SETTLEMENT = "insurance.settlement"
 ENROLMENT = "insurance.enrolment"
-# Who settles at the bedside: the staff of the institution that treated the patient; the insurance
+# Who settles at the bedside or the desk: the staff of the institution that treated the patient (the
+# village doctor settles the clinic's 门诊统筹 visits); the insurance
 # office settles any encounter in its scope (and claims from outside the county, 手工报销).
-SETTLING_ROLES = (Role.COUNTY_CLINICIAN, Role.TOWNSHIP_STAFF, Role.TOWNSHIP_DIRECTOR)
+SETTLING_ROLES = (Role.COUNTY_CLINICIAN, Role.TOWNSHIP_STAFF, Role.TOWNSHIP_DIRECTOR, Role.VILLAGE_DOCTOR)
 OFFICE_ROLES = (Role.INSURANCE, Role.ADMIN)
 ENROLLING_ROLES = (Role.VILLAGE_DOCTOR, Role.TOWNSHIP_STAFF, Role.TOWNSHIP_DIRECTOR, Role.INSURANCE, Role.ADMIN)
 KEY_MAX = 100
+BOTH_PATHS = ("path", "institution_path")  # an encounter/settlement is seen from the village and the institution
 
 
 def _is_office(actor: Any) -> bool:
@@ -113,7 +116,10 @@ def enrol_household(actor: Any, household_id: int, *, year: int, members: Mappin
             resident = register.get(pk)
             where = f"members.{pk}"
             if resident is None:
-                raise MemberInvalid(field=where, reason=_("不是该户成员"))
+                other = scope.visible(actor, Resident.objects.filter(pk=pk)).only("name").first()
+                if other is None:
+                    raise MemberInvalid(field=where, reason=_("不是该户成员"))
+                raise MemberInvalid(field=where, reason=_("%(name)s 不是该户成员") % {"name": other.name})
             if resident.status != RecordStatus.ACTIVE:
                 raise MemberInvalid(field=where, reason=_("%(name)s 的档案状态为“%(status)s”，不能参保") % {
                     "name": resident.name, "status": resident.get_status_display()})
@@ -237,11 +243,12 @@ def check_may_settle(actor: Any, encounter: Encounter) -> None:
 
 
 def _encounters(actor: Any) -> Any:
-    return scope.visible(actor, Encounter.objects.all(), path_field=("path", "institution_path"))
+    return scope.visible(actor, Encounter.objects.all(), path_field=BOTH_PATHS)
 
 
 def settlements_visible(actor: Any) -> Any:
-    return scope.visible(actor, Settlement.objects.all(), path_field=("path", "institution_path"))
+    """Settlements in the caller's scope: the patient's village or the settling institution."""
+    return scope.visible(actor, Settlement.objects.all(), path_field=BOTH_PATHS)
 
 
 def settle(actor: Any, encounter_id: int, *, key: str, outside_catalogue: Mapping[str, Any] | None = None,
@@ -257,7 +264,7 @@ def settle(actor: Any, encounter_id: int, *, key: str, outside_catalogue: Mappin
         if existing is not None:
             if existing.encounter_id != encounter_id:
                 raise IdempotencyKeyReused(key=key, number=existing.number)
-            return scope.get_visible(actor, settlements_visible(actor), pk=existing.pk), False
+            return scope.get_visible(actor, Settlement.objects.all(), path_field=BOTH_PATHS, pk=existing.pk), False
         try:
             return _settle(actor, encounter_id, key=key, outside=outside_catalogue, request=request)
         except IntegrityError:
@@ -272,7 +279,7 @@ def settle(actor: Any, encounter_id: int, *, key: str, outside_catalogue: Mappin
 @transaction.atomic
 def _settle(actor: Any, encounter_id: int, *, key: str, outside: Mapping[str, Any] | None,
             request: Any) -> tuple[Settlement, bool]:
-    encounter = scope.get_visible(actor, _encounters(actor).select_for_update(), pk=encounter_id)
+    encounter = scope.get_visible(actor, Encounter.objects.select_for_update(), path_field=BOTH_PATHS, pk=encounter_id)
     check_may_settle(actor, encounter)
     live = Settlement.objects.filter(encounter=encounter, status=SettlementStatus.SETTLED).first()
     if live is not None:
@@ -362,7 +369,8 @@ def reverse(actor: Any, settlement_id: int, *, reason: str, request: Any = None)
 
 @transaction.atomic
 def _reverse(actor: Any, settlement_id: int, *, reason: str, request: Any) -> Settlement:
-    original = scope.get_visible(actor, settlements_visible(actor).select_for_update(), pk=settlement_id)
+    original = scope.get_visible(actor, Settlement.objects.select_for_update(), path_field=BOTH_PATHS,
+                                 pk=settlement_id)
     encounter = _encounters(actor).select_for_update().filter(pk=original.encounter_id).first()
     if encounter is None:
         raise NotFound()
@@ -377,6 +385,15 @@ def _reverse(actor: Any, settlement_id: int, *, reason: str, request: Any) -> Se
     if original.covered:
         accumulator = Accumulator.objects.select_for_update().get(resident_id=original.resident_id,
                                                                    year=original.year)
+        # Later settlements of the year were priced on this one's accumulators (the 大病 threshold,
+        # the aid deductible): taking it out under them would let them pay twice. So settlements are
+        # reversed latest first (结算回退按时间倒序), and the accumulators go back exactly.
+        later = (Settlement.objects.filter(resident_id=original.resident_id, year=original.year, covered=True,
+                                           status=SettlementStatus.SETTLED, pk__gt=original.pk)
+                 .order_by("-pk").values_list("number", flat=True).first())
+        if later is not None:
+            raise ReversalRefused(number=original.number, reason=_(
+                "该参保人本年度之后还有结算单 %(later)s，请按时间倒序先冲销后面的结算单") % {"later": later})
         for name in YTD_KEYS:
             delta = Decimal(original.ytd_after[name]) - Decimal(original.ytd_before[name])
             current = getattr(accumulator, name)
@@ -414,7 +431,20 @@ def _reverse(actor: Any, settlement_id: int, *, reason: str, request: Any) -> Se
 def resettle(actor: Any, settlement_id: int, *, reason: str, key: str, outside_catalogue: Mapping[str, Any] | None
              = None, request: Any = None) -> tuple[Settlement, Settlement]:
     """Reverse a settlement and settle its encounter again with the corrected costs, in one
-    transaction (both or neither); returns (reversal, new settlement)."""
+    transaction (both or neither); returns (reversal, new settlement).
+
+    The same ``key`` again (a replayed request) returns what the first call did; a key that already
+    names another settlement (the reversed one's, say) is refused before anything is written, so the
+    encounter is never left reversed and unsettled."""
+    used = Settlement.objects.filter(idempotency_key=(key or "").strip()).first()
+    if used is not None:
+        reversal = Settlement.objects.filter(reverses_id=settlement_id).first()
+        if (reversal is not None and used.kind == SettlementKind.SETTLEMENT
+                and used.encounter_id == reversal.encounter_id and used.pk > reversal.pk):
+            visible = settlements_visible(actor)
+            return scope.get_visible(actor, visible, pk=reversal.pk), scope.get_visible(actor, visible, pk=used.pk)
+        raise ValidationFailed(field="idempotency_key", reason=_(
+            "幂等键 %(key)s 已用于结算单 %(number)s，重新结算请使用新的幂等键") % {"key": key, "number": used.number})
     with transaction.atomic():
         reversal = reverse(actor, settlement_id, reason=reason, request=request)
         settlement, _created = settle(actor, reversal.encounter_id, key=key, outside_catalogue=outside_catalogue,
@@ -460,7 +490,7 @@ def _accumulator_mismatches(limit: int = 20) -> list[tuple[int, int, str]]:
         row: Any = sums.get((acc.resident_id, acc.year)) or {}
         for name, have in (("basic", acc.basic_paid + acc.outpatient_paid),
                            ("catastrophic", acc.catastrophic_paid), ("aid", acc.aid_paid)):
-            if have != (row.get(f"{name}_") or ZERO):
+            if have != fen(row.get(f"{name}_")):
                 found.append((acc.resident_id, acc.year, name))
                 if len(found) >= limit:
                     return found
