@@ -329,3 +329,78 @@ def test_surveillance_objects_hide_another_village(county: MiniCounty, other_vil
                 assert other_village["resident_name"] not in response.content.decode()
     card.refresh_from_db()
     assert card.status == "reported" and Signal.objects.get().status == "new"
+
+
+def _township_1_insurance(county: MiniCounty) -> tuple[list[int], dict[str, int], str]:
+    """A household of village A enrolled for 2026, its member's discharged stay at the county hospital
+    settled, reversed and settled again: nothing of theirs lies in township 2. Returns every id, the
+    ids by kind, and the member's name."""
+    from tests.insurance.conftest import Ins
+    from yigongti.insurance import services
+
+    ins = Ins(county)
+    household, (person,) = ins.household(name="甲镇参保人")
+    enrolment = ins.enrol(household)
+    stay = ins.stay(person)
+    first, _created = services.settle(county.clinician, stay.pk, key="walk-1")
+    reversal = services.reverse(county.clinician, first.pk, reason="walk")
+    live, _created = services.settle(county.clinician, stay.pk, key="walk-2")
+    ids = {"household": household.pk, "enrolment": enrolment.pk, "encounter": stay.pk, "settlement": live.pk,
+           "reversal": reversal.pk, "first": first.pk}
+    return sorted(set(ids.values())), ids, person.name
+
+
+def test_insurance_objects_hide_another_township(county: MiniCounty) -> None:
+    """Every insurance page and API route with an id answers 404 to township 2's director for township 1's
+    household, enrolment, stay and settlements (GET and POST) and writes nothing; the query routes naming
+    township 1 answer 404; no list shows the member."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from yigongti.insurance.models import HouseholdEnrolment, Settlement
+
+    pks, ids, name = _township_1_insurance(county)
+    before = (Settlement.objects.count(), HouseholdEnrolment.objects.get().members)
+    routes = sorted(r for r in set(_web_patterns(get_resolver().url_patterns))
+                    if r.startswith("insurance/") and "pk>" in r)
+    assert len(routes) >= 7, routes
+    client = Client()
+    assert client.login(username="yuanzhang2", password=PASSWORD)
+    _walk_ids(client, routes, pks, name)
+    township = county.townships[0]
+    for url in (f"/insurance/coverage/?under={township.path}", f"/insurance/coverage/?under={township.code}",
+                f"/insurance/coverage/?under={township.code}&format=xlsx",
+                f"/insurance/enrolments/?village={county.village_a.code}"):
+        assert client.get(url).status_code == 404, url
+    download = client.get("/insurance/settlements/?format=xlsx")
+    assert download.status_code == 200 and load_workbook(BytesIO(download.content)).active.max_row == 1
+    for url in ("/insurance/", "/insurance/settlements/", "/insurance/enrolments/?year=2026",
+                "/insurance/coverage/?year=2026", f"/care/encounters/{ids['encounter']}/"):
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        assert name not in response.content.decode(), url
+    searched = client.get("/insurance/enrolments/", {"year": 2026, "q": name}).content.decode()  # the name typed
+    assert 'id="found"' in searched and f'id="household-{ids["household"]}"' not in searched
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=county.other_director, name='walk')}")
+    spec = json.loads(api.get("/api/v1/openapi.json").content)
+    paths = [(p, ops) for p, ops in spec["paths"].items() if p.startswith("/api/v1/insurance") and "{" in p]
+    assert len(paths) >= 4, paths
+    for path, ops in paths:
+        for pk in pks:
+            url = re.sub(r"\{\w+\}", str(pk), path)
+            if "get" in ops:
+                assert api.get(url).status_code == 404, url
+            if "post" in ops:  # an empty body may be refused (422) before the lookup; it never succeeds
+                response = api.post(url, data=json.dumps({"reason": "walk", "idempotency_key": "walk-x"}),
+                                    content_type="application/json")
+                assert response.status_code == 404, (url, response.status_code)
+                assert name not in response.content.decode()
+    for url, body in (("/api/v1/insurance/settlements", {"encounter_id": ids["encounter"], "idempotency_key": "w"}),
+                      ("/api/v1/insurance/enrolments", {"household_id": ids["household"], "year": 2026})):
+        response = api.post(url, data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 404, (url, response.content)
+    for url in ("/api/v1/insurance/settlements", "/api/v1/insurance/enrolments", "/api/v1/insurance/coverage"):
+        assert name not in api.get(url).content.decode(), url
+    assert api.get("/api/v1/insurance/coverage", {"under": township.code}).status_code == 404
+    assert (Settlement.objects.count(), HouseholdEnrolment.objects.get().members) == before

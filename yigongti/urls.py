@@ -14,5 +14,6 @@ urlpatterns = [
     path("care/", include("yigongti.care.urls")),
     path("analytics/", include("yigongti.analytics.urls")),
     path("surveillance/", include("yigongti.surveillance.urls")),
+    path("insurance/", include("yigongti.insurance.urls")),
     path("", include("yigongti.web.urls")),
 ]

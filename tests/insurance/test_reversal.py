@@ -199,3 +199,33 @@ def test_settlements_are_reversed_latest_first(ins: Any) -> None:
     assert (again.basic, again.catastrophic) == (first.basic, D(0))
     check = services.ledger_check()
     assert check.ok, check
+
+
+def test_resettle_with_corrected_costs(ins: Any, settled: Any) -> None:
+    """The stay was billed 10,000 of drugs; corrected to 8,000 drugs + 500 lab at re-settlement:
+    (8,500 − 400) × 80 % = 6,480 from the fund, the patient 2,020. The encounter's costs and total are
+    the corrected ones, and the correction is in the audit log with the old and new costs."""
+    _person, _stay, original = settled
+    reversal, again = services.resettle(ins.county.clinician, original.pk, reason="药费录多，补录化验费", key="fixed",
+                                        costs={"drugs_western": "8000", "lab": "500"})
+    assert (again.total, again.basic, again.patient) == (D(8500), D(6480), D(2020))
+    encounter = again.encounter
+    encounter.refresh_from_db()
+    assert encounter.total_cost == D(8500)
+    assert dict(encounter.costs.values_list("category", "amount")) == {"drugs_western": D(8000), "lab": D(500)}
+    entry = AuditEntry.objects.filter(object_type="care.encounter", object_id=str(encounter.pk),
+                                      action="update").get()
+    assert entry.detail["costs_before"] == {"drugs_western": "10000.00"}
+    assert entry.detail["reason"] == "药费录多，补录化验费"
+    assert services.ledger_check().ok
+
+
+def test_resettle_with_a_negative_corrected_cost_changes_nothing(ins: Any, settled: Any) -> None:
+    _person, stay, original = settled
+    before = snapshot()
+    with pytest.raises(ValidationFailed) as refused:
+        services.resettle(ins.county.clinician, original.pk, reason="更正", key="bad",
+                          costs={"drugs_western": "-5"})
+    assert "不能为负数" in str(refused.value)
+    assert snapshot() == before
+    assert dict(stay.costs.values_list("category", "amount")) == {"drugs_western": D(10000)}

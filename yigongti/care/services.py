@@ -267,6 +267,32 @@ def encounter_record(*, user: Any, resident: Resident, kind: str, start_date: dt
     return encounter
 
 
+@transaction.atomic
+def encounter_costs_correct(*, user: Any, encounter: Encounter, costs: Mapping[str, Any], reason: str,
+                            request: Any = None) -> Encounter:
+    """Replace an encounter's costs with corrected ones (费用更正: non-negative, known categories) and
+    its ``total_cost`` with their sum; the old and new costs and the reason go to the audit log.
+
+    Whoever calls it decides whether the costs may change: insurance corrects them only between the
+    reversal of a settlement and its re-settlement, in one transaction."""
+    rows = _costs(costs)
+    if not (reason or "").strip():
+        raise _invalid("reason", _("请填写更正原因"))
+    locked = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    before = {category: str(amount) for category, amount in locked.costs.values_list("category", "amount")}
+    EncounterCost.objects.filter(encounter=locked).delete()
+    for cost in rows:
+        cost.encounter = locked
+    EncounterCost.objects.bulk_create([cost for cost in rows if cost.amount])
+    locked.total_cost = sum((cost.amount for cost in rows), Decimal("0.00"))
+    locked.save(update_fields=["total_cost"])
+    audit.record(user=user, action=AuditAction.UPDATE, object_type=ENCOUNTER, object_id=locked.pk, path=locked.path,
+                 request=request, detail={"costs_before": before, "costs_after": {
+                     cost.category: str(cost.amount) for cost in rows}, "total_cost": str(locked.total_cost),
+                     "reason": reason.strip()[:200]})
+    return locked
+
+
 # ---------------------------------------------------------------- results (检验检查结果)
 
 

@@ -10,16 +10,19 @@ class InsuranceConfig(AppConfig):
     verbose_name = _("城乡居民医保")
 
     def ready(self) -> None:
+        from yigongti.care.panels import encounter_panel_register
         from yigongti.registry.services import path_moved
         from yigongti.residents.signals import follow_resident
 
         from .models import Accumulator, Coverage, Settlement
+        from .panels import settlement_panel
 
         # Coverage, accumulators and settlements follow their resident (transfer, merge); a
         # settlement's institution path and an enrolment's household path follow re-parented divisions.
         follow_resident([Coverage, Accumulator, Settlement], uid="insurance",
                         extra_path_fields={Settlement: ("institution_path",)})
         path_moved.connect(_on_path_moved, dispatch_uid="insurance.division_path_moved", weak=False)
+        encounter_panel_register(settlement_panel)  # 医保结算 on the encounter page
 
 
 def _on_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) -> None:

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import ExtractMonth
 
 from yigongti.core import scope
+from yigongti.core.errors import NotFound
 from yigongti.core.tree import subtree_q
 from yigongti.registry.choices import DivisionLevel
 from yigongti.registry.models import Division
@@ -99,6 +100,8 @@ def coverage_rates(user: Any, year: int, *, under: str | None = None) -> tuple[l
     Counts only; the residents are narrowed to the caller's scope first."""
     residents = scope.visible(user, eligible_residents(year))
     coverages = scope.visible(user, Coverage.objects.filter(year=year))
+    if under and not scope.covers(user, under):
+        raise NotFound()
     if under:
         residents = residents.filter(subtree_q(under, "path"))
         coverages = coverages.filter(subtree_q(under, "path"))

@@ -37,7 +37,8 @@ from django.utils.translation import gettext_lazy as _
 from yigongti.accounts.models import Role
 from yigongti.care.choices import EncounterKind
 from yigongti.care.models import Encounter
-from yigongti.core import audit, scope
+from yigongti.care.services import encounter_costs_correct
+from yigongti.core import audit, clock, scope
 from yigongti.core.errors import NotFound, PermissionDenied, ValidationFailed
 from yigongti.core.models import AuditAction
 from yigongti.residents.choices import RecordStatus
@@ -97,7 +98,7 @@ def enrol_household(actor: Any, household_id: int, *, year: int, members: Mappin
     if not (actor is scope.SYSTEM or getattr(actor, "is_superuser", False)
             or getattr(actor, "role", "") in ENROLLING_ROLES):
         raise PermissionDenied()
-    today = timezone.localdate()
+    today = clock.today()
     if not isinstance(year, int) or not 2000 <= year <= today.year + 1:
         raise ValidationFailed(field="year", reason=_("参保年度应在 2000 年至明年之间"))
     paid_on = paid_on or today
@@ -429,9 +430,11 @@ def _reverse(actor: Any, settlement_id: int, *, reason: str, request: Any) -> Se
 
 
 def resettle(actor: Any, settlement_id: int, *, reason: str, key: str, outside_catalogue: Mapping[str, Any] | None
-             = None, request: Any = None) -> tuple[Settlement, Settlement]:
-    """Reverse a settlement and settle its encounter again with the corrected costs, in one
-    transaction (both or neither); returns (reversal, new settlement).
+             = None, costs: Mapping[str, Any] | None = None, request: Any = None) -> tuple[Settlement, Settlement]:
+    """Reverse a settlement and settle its encounter again, in one transaction (both or neither);
+    returns (reversal, new settlement). ``costs`` (category → amount), when given, are the
+    encounter's corrected costs (费用更正), written between the two through
+    :func:`yigongti.care.services.encounter_costs_correct`.
 
     The same ``key`` again (a replayed request) returns what the first call did; a key that already
     names another settlement (the reversed one's, say) is refused before anything is written, so the
@@ -447,6 +450,9 @@ def resettle(actor: Any, settlement_id: int, *, reason: str, key: str, outside_c
             "幂等键 %(key)s 已用于结算单 %(number)s，重新结算请使用新的幂等键") % {"key": key, "number": used.number})
     with transaction.atomic():
         reversal = reverse(actor, settlement_id, reason=reason, request=request)
+        if costs is not None:
+            encounter = Encounter.objects.get(pk=reversal.encounter_id)
+            encounter_costs_correct(user=actor, encounter=encounter, costs=costs, reason=reason, request=request)
         settlement, _created = settle(actor, reversal.encounter_id, key=key, outside_catalogue=outside_catalogue,
                                       request=request)
     return reversal, settlement
