@@ -17,7 +17,6 @@ from yigongti.core.errors import DomainError, NotFound, PermissionDenied
 
 from . import services
 
-PER_PAGE = 50
 # Who uses the insurance pages: everyone who treats, enrols or pays (the CDC does none of it).
 USER_ROLES = (Role.VILLAGE_DOCTOR, Role.TOWNSHIP_STAFF, Role.TOWNSHIP_DIRECTOR, Role.COUNTY_CLINICIAN,
               Role.HEALTH_COMMISSION, Role.INSURANCE, Role.ADMIN)
@@ -89,26 +88,7 @@ def money(value: Any) -> Decimal:
     return Decimal(str(value or 0))
 
 
-def page_number(request: HttpRequest) -> int:
-    raw = request.GET.get("page") or "1"
-    return max(int(raw), 1) if raw.isascii() and raw.isdigit() else 1
 
-
-def query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
-
-
-def paged(request: HttpRequest, queryset: Any, per_page: int = PER_PAGE) -> dict[str, Any]:
-    """One page of ``queryset`` as ``insurance/_pager.html`` reads it."""
-    total = queryset.count()
-    pages = max((total + per_page - 1) // per_page, 1)
-    number = min(page_number(request), pages)
-    rows = list(queryset[(number - 1) * per_page: number * per_page])
-    return {"rows": rows, "total": total, "number": number, "pages": pages, "has_previous": number > 1,
-            "has_next": number < pages, "query": query_without(request, "page")}
 
 
 def put_error(form: forms.Form, error: DomainError, *, aliases: dict[str, str] | None = None) -> None:

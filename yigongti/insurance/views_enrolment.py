@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from yigongti.core import audit, scope
 from yigongti.core.clock import today
 from yigongti.core.errors import DomainError, NotFound, PermissionDenied
+from yigongti.core.paging import paged
 from yigongti.core.tree import subtree_q
 from yigongti.registry.choices import DivisionLevel
 from yigongti.registry.models import Division
@@ -32,7 +33,7 @@ from . import services
 from .forms import EnrolForm, EnrolmentFilterForm
 from .models import Coverage, HouseholdEnrolment
 from .selectors import county_of, policy_or_none
-from .views_common import default_enrol_year, may_enrol, paged, put_error, require_user, year_choices, year_of
+from .views_common import default_enrol_year, may_enrol, put_error, require_user, year_choices, year_of
 
 FOUND_ROWS = 20
 

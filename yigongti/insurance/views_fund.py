@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from yigongti.core import scope
 from yigongti.core.errors import PermissionDenied
+from yigongti.core.paging import query_without
 from yigongti.core.spreadsheets import xlsx_response
 from yigongti.registry.choices import DivisionLevel
 from yigongti.registry.models import Division
@@ -31,7 +32,7 @@ from yigongti.registry.selectors import division_trail
 
 from . import selectors, services
 from .models import Account
-from .views_common import may_read_fund, query_without, require_user, year_choices, year_of
+from .views_common import may_read_fund, require_user, year_choices, year_of
 
 KIND_LABELS = {"inpatient": gettext_lazy("住院"), "outpatient": gettext_lazy("门诊")}
 

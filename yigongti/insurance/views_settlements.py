@@ -28,6 +28,7 @@ from yigongti.care.models import Encounter
 from yigongti.core import audit, scope
 from yigongti.core.clock import LOCAL_TZ, today
 from yigongti.core.errors import DomainError, PermissionDenied
+from yigongti.core.paging import paged, query_without
 from yigongti.core.spreadsheets import xlsx_response
 from yigongti.residents.templatetags.residents_ui import mask_id
 
@@ -35,17 +36,7 @@ from . import services
 from .forms import ResettleForm, ReverseForm, SettleForm, SettlementFilterForm
 from .models import Accumulator, Coverage, PolicyVersion, Settlement, SettlementKind, SettlementStatus
 from .selectors import county_of, policy_or_none
-from .views_common import (
-    english,
-    line_text,
-    may_settle,
-    paged,
-    put_error,
-    query_without,
-    require_user,
-    settlement_get,
-    year_choices,
-)
+from .views_common import english, line_text, may_settle, put_error, require_user, settlement_get, year_choices
 
 HOME_ROWS = 20
 EXPORT_LIMIT = 20_000

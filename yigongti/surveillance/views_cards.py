@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from yigongti.care import selectors as care_selectors
 from yigongti.core.clock import LOCAL_TZ, now
 from yigongti.core.errors import DomainError, NotFound
+from yigongti.core.paging import paged
 from yigongti.core.spreadsheets import xlsx_response
 from yigongti.registry.models import Institution
 from yigongti.registry.selectors import institution_list
@@ -34,7 +35,7 @@ from .choices import DiagnosisType
 from .errors import DuplicateCard, RulesNotLoaded
 from .forms import CardFilterForm, CardForm
 from .models import CaseCard, Disease
-from .views_common import Clock, deadline_clock, hours_minutes, paged, put_error
+from .views_common import Clock, deadline_clock, hours_minutes, put_error
 from .views_review import card_context
 
 LANDING_ROWS = 20

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.clock import now
@@ -18,7 +17,6 @@ from . import services
 from .choices import CardStatus
 from .models import CaseCard
 
-PER_PAGE = 50
 # Service argument names that differ from the form field that shows their error.
 FIELD_ALIASES = {"duplicate_of": "duplicate_no", "note": "note", "reason": "reason", "resident": "record_no",
                  "reported_at": "diagnosed_at"}
@@ -87,26 +85,3 @@ def card_actions(user: Any, card: CaseCard) -> set[str]:
 def accept_label(user: Any) -> Any:
     return _("县疾控终审通过") if services.is_county_reviewer(user) else _("乡镇初审通过")
 
-
-def page_number(request: HttpRequest) -> int:
-    try:
-        return max(int(request.GET.get("page") or 1), 1)
-    except ValueError:
-        return 1
-
-
-def paged(request: HttpRequest, queryset: Any, per_page: int = PER_PAGE) -> dict[str, Any]:
-    """One page of ``queryset`` as the templates' pager reads it (``rows``, ``number``, ``pages`` …)."""
-    total = queryset.count()
-    pages = max((total + per_page - 1) // per_page, 1)
-    number = min(page_number(request), pages)
-    rows = list(queryset[(number - 1) * per_page: number * per_page])
-    return {"rows": rows, "total": total, "number": number, "pages": pages, "has_previous": number > 1,
-            "has_next": number < pages, "query": query_without(request, "page")}
-
-
-def query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()

@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from yigongti.core.errors import DomainError, NotFound
+from yigongti.core.paging import paged
 
 from . import alerts, selectors, services
 from .choices import OutbreakStatus
 from .forms import CloseForm, LinkForm, card_numbers
 from .models import Outbreak
-from .views_common import paged, put_error
+from .views_common import put_error
 
 
 @require_GET

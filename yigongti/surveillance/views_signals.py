@@ -25,13 +25,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from yigongti.core.clock import today
 from yigongti.core.errors import DomainError, NotFound
+from yigongti.core.paging import paged
 
 from . import alerts, selectors, services
 from .choices import Method, SignalStatus
 from .errors import NotReviewer
 from .forms import InvestigateForm, NoteForm, SignalFilterForm
 from .models import Signal
-from .views_common import paged, put_error
+from .views_common import put_error
 
 NOTE_LABELS: dict[str, Any] = {"verify": gettext_lazy("核实记录"), "dismiss": gettext_lazy("排除原因")}
 DONE: dict[str, Any] = {"verify": gettext_lazy("信号已核实。"), "dismiss": gettext_lazy("信号已排除。")}

@@ -15,11 +15,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from yigongti.core.clock import today
+from yigongti.core.paging import query_without
 from yigongti.core.spreadsheets import xlsx_response
 
 from . import selectors
 from .forms import RangeForm
-from .views_common import query_without
 
 COLUMNS: tuple[Any, ...] = (
     gettext_lazy("机构代码"), gettext_lazy("报告单位"), gettext_lazy("报告卡数"), gettext_lazy("及时报告数"),
