@@ -14,14 +14,13 @@ Skipped on SQLite: its in-memory test database (shared cache) makes concurrent w
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
 
+from tests.concurrency import race
 from yigongti.insurance import services
 from yigongti.insurance.models import Accumulator, LedgerEntry, Settlement
 
@@ -36,28 +35,6 @@ def pg_ins(request: pytest.FixtureRequest) -> Any:
         pytest.skip("concurrency needs PostgreSQL (SQLite's shared-cache test database cannot run parallel writers)")
     return request.getfixturevalue("ins")
 
-
-def race(workers: list[Callable[[], Any]]) -> list[Any]:
-    """Run every worker in its own thread and connection, all released at once; their outcomes
-    (a value or the exception raised), in order."""
-    barrier = threading.Barrier(len(workers))
-    outcomes: list[Any] = [None] * len(workers)
-
-    def run(i: int, work: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = work()
-        except Exception as exc:
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 def _enrolled(ins: Any) -> Any:

@@ -9,13 +9,12 @@ test setup, not the services (on a file database the IMMEDIATE transactions seri
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.db import connection
 
+from tests.concurrency import race
 from tests.conftest import MiniCounty
 from tests.factories.referrals import SlotFactory, request_up
 from tests.factories.residents import ResidentFactory
@@ -33,28 +32,6 @@ def postgres_county(transactional_db: None) -> Any:
         pytest.skip("concurrency needs PostgreSQL (SQLite's shared-cache test database cannot run parallel writers)")
     return make_referral_county(MiniCounty())
 
-
-def race(workers: list[Callable[[], Any]]) -> list[Any]:
-    """Run every worker in its own thread and connection, all released at once; their outcomes
-    (a value or the exception raised), in order."""
-    barrier = threading.Barrier(len(workers))
-    outcomes: list[Any] = [None] * len(workers)
-
-    def run(i: int, work: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = work()
-        except Exception as exc:
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_n_clerks_book_the_last_place(postgres_county: Any) -> None:
