@@ -33,7 +33,7 @@ from yigongti.analytics.engines import DuckDBEngine, SparkEngine
 from yigongti.analytics.facts import FACTS
 from yigongti.analytics.models import Indicator, IndicatorValue, Population
 from yigongti.analytics.periods import Period, make, month_index
-from yigongti.analytics.refresh import definition_of, facts_read, refresh
+from yigongti.analytics.refresh import refresh
 from yigongti.core.clock import frozen
 
 pytestmark = pytest.mark.spark
@@ -211,22 +211,20 @@ def test_duckdb_and_spark_store_the_same_values_for_the_demo_county(demo_county:
         second = refresh(full=True, engine="spark")
         spark = _snapshot()
 
-    # Only the indicators of facts whose source app is not there yet are skipped, by both engines:
-    # the insurance fact's (coverage); the cases fact has its source (the surveillance app).
-    assert {name for name, fact in FACTS.items() if fact.pending} == {"coverage"}
-    pending = {i.code for i in Indicator.objects.filter(active=True)
-               if any(FACTS[f].pending for f in facts_read(definition_of(i)) if f in FACTS)}
-    assert pending and not pending & {"notifiable_timeliness", "notifiable_incidence"}
-    assert set(first.skipped) == pending and set(second.skipped) == pending
+    # Every fact has its source app (cases: surveillance, coverage: insurance): no fact is pending,
+    # and neither engine skips an indicator.
+    assert not [name for name, fact in FACTS.items() if fact.pending]
+    assert not first.skipped and not second.skipped
     # Not vacuous: the demo gives values for the indicators of every source it has.
     assert len(duck) > 5000
     with_values = {code for code, _org, _period in duck}
     for code in ("record_rate", "record_use_rate", "htn_mgmt_rate", "htn_standard_rate", "htn_control_rate",
                  "dm_control_rate", "elderly_mgmt_rate", "in_county_rate", "primary_share", "income",
                  "income_growth", "referrals_up", "beds_per_1000", "doctors_per_1000", "recognition_rate",
-                 "recognition_saved", "imm_rate"):
+                 "recognition_saved", "imm_rate", "notifiable_timeliness", "notifiable_incidence",
+                 "insurance_coverage"):
         assert code in with_values, code
     assert {level for level, *_rest in duck.values()} == {"county", "township", "village"}
-    assert Indicator.objects.filter(active=True).count() - len(pending) == first.indicators == second.indicators
+    assert Indicator.objects.filter(active=True).count() == first.indicators == second.indicators
 
     assert duck == spark, "\n".join(_differences(duck, spark))

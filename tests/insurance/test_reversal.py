@@ -206,7 +206,7 @@ def test_resettle_with_corrected_costs(ins: Any, settled: Any) -> None:
     (8,500 − 400) × 80 % = 6,480 from the fund, the patient 2,020. The encounter's costs and total are
     the corrected ones, and the correction is in the audit log with the old and new costs."""
     _person, _stay, original = settled
-    reversal, again = services.resettle(ins.county.clinician, original.pk, reason="药费录多，补录化验费", key="fixed",
+    _reversal, again = services.resettle(ins.county.clinician, original.pk, reason="药费录多，补录化验费", key="fixed",
                                         costs={"drugs_western": "8000", "lab": "500"})
     assert (again.total, again.basic, again.patient) == (D(8500), D(6480), D(2020))
     encounter = again.encounter

@@ -13,6 +13,7 @@ refuses a definition that names anything else.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,7 +21,6 @@ from typing import Any
 import pyarrow as pa
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
-from django.utils.translation import gettext_lazy
 
 ORG_LEVELS = ("county", "township", "village")
 MONEY = pa.decimal128(14, 2)
@@ -523,16 +523,6 @@ def _dose_fingerprints() -> dict[int, str]:
 DOSES = replace(DOSES, extract=_dose_rows, fingerprints=_dose_fingerprints)
 
 
-def _nothing() -> QuerySet[Any]:
-    from .models import Population
-
-    return Population.objects.none()
-
-
-def _no_rows(fact: Fact, ranges: list[tuple[dt.date, dt.date]] | None) -> Iterator[pa.Table]:
-    return iter(())
-
-
 def _cases() -> QuerySet[Any]:
     from yigongti.surveillance.models import CaseCard
 
@@ -564,13 +554,67 @@ CASES = Fact(
     orgs={"": "path", "inst_": "inst_path"},
 )
 
-# The insurance fact's source comes with a later issue: the schema is declared here so that its
-# indicators are defined and checked now; the app registers the real fact (same name and columns,
-# with its queryset) and the next refresh fills it.
+def _coverages() -> QuerySet[Any]:
+    from yigongti.insurance.models import Coverage
+
+    return Coverage.objects.all()
+
+
+def _coverage_rows(fact: Fact, ranges: list[tuple[dt.date, dt.date]] | None) -> Iterator[pa.Table]:
+    """Per insurance year with any coverage (those in ``ranges``): one row per resident eligible that
+    year (:func:`yigongti.insurance.selectors.eligible_residents`) or covered for it, ``enrolled``
+    when covered — so 参合率 = rows enrolled ÷ rows. One table per year (its partition)."""
+    from django.db.models import Exists, OuterRef
+
+    from yigongti.insurance.models import Coverage
+    from yigongti.insurance.selectors import eligible_residents
+    from yigongti.residents.choices import RecordStatus
+    from yigongti.residents.models import Resident
+
+    from .export import org_levels
+
+    levels = org_levels()
+    years = sorted(set(_coverages().order_by().values_list("year", flat=True).distinct()))
+    for year in years:
+        start = dt.date(year, 1, 1)
+        if ranges is not None and not any(low <= start < high for low, high in ranges):
+            continue
+        covered = Coverage.objects.filter(year=year)
+        people = (Resident.objects.exclude(status=RecordStatus.MERGED)
+                  .filter(Q(pk__in=eligible_residents(year).values("pk")) | Q(pk__in=covered.values("resident_id")))
+                  .annotate(enrolled=Exists(covered.filter(resident=OuterRef("pk")))).order_by("pk"))
+        parts: list[pa.Table] = []
+        rows = people.values_list("pk", "path", "enrolled").iterator(chunk_size=50_000)
+        while batch := list(itertools.islice(rows, 200_000)):
+            ids, paths, enrolled = zip(*batch, strict=True)
+            place = [levels.get(path) or (None, None, None) for path in paths]
+            n = len(ids)
+            parts.append(pa.table({
+                "id": pa.array([pk * 10_000 + year for pk in ids], pa.int64()),
+                "resident_id": pa.array(ids, pa.int64()), "year": pa.array([year] * n, pa.int32()),
+                "enrolled": pa.array(enrolled, pa.bool_()), "valid_from": pa.array([start] * n, pa.date32()),
+                "valid_to": pa.array([dt.date(year + 1, 1, 1)] * n, pa.date32()),
+                **{level: pa.array([p[i] for p in place], pa.string()) for i, level in enumerate(ORG_LEVELS)},
+                "_partition": pa.array([start] * n, pa.date32())}))
+        if parts:
+            yield pa.concat_tables(parts)
+
+
+def _coverage_fingerprints() -> dict[int, str]:
+    """By insurance year: its coverages; and, for every year, the register (a birth, a death, a move
+    changes who is eligible where)."""
+    from yigongti.residents.models import Resident
+
+    register = Resident.objects.aggregate(n=Count("pk"), x=Max("updated_at"), d=Max("status_date"))
+    people = f"{register['n']}:{register['x']}:{register['d']}"
+    return {year * 100 + 1: f"{n}:{total}:{people}" for year, n, total in _coverages().order_by().values("year")
+            .annotate(n=Count("pk"), s=Sum("pk")).values_list("year", "n", "s")}
+
+
 COVERAGE = Fact(
     name="coverage", label="城乡居民医保参保", label_en="Resident insurance enrolment",
     columns=(
-        Column("id", pa.int64(), "ID", "id"),
+        Column("id", pa.int64(), "ID（居民ID×10000＋参保年度）", "id (resident id × 10000 + year)"),
         Column("resident_id", pa.int64(), "居民ID", "resident id"),
         Column("year", pa.int32(), "参保年度", "insurance year"),
         Column("enrolled", pa.bool_(), "已参保缴费", "enrolled (paid)"),
@@ -578,8 +622,8 @@ COVERAGE = Fact(
         Column("valid_to", pa.date32(), "次年开始", "start of the next year"),
         *RESIDENCE,
     ),
-    queryset=_nothing, partition="year", yearly=True, extract=_no_rows, fingerprints=dict,
-    pending=gettext_lazy("参保数据来自医保模块，该模块尚未启用"),
+    partition_column="valid_from",
+    queryset=_coverages, partition="year", yearly=True, extract=_coverage_rows, fingerprints=_coverage_fingerprints,
 )
 
 
