@@ -102,9 +102,9 @@ def refresh(*args: str) -> None:
     assert main(["analytics", "refresh", *args, "--quiet"]) == 0
 
 
-def test_the_cases_fact_has_a_source() -> None:
+def test_the_cases_and_coverage_facts_have_their_sources() -> None:
     assert not FACTS["cases"].pending
-    assert FACTS["coverage"].pending  # the insurance fact still waits for its app
+    assert not FACTS["coverage"].pending  # the insurance app gives the coverage fact its source
 
 
 def test_refresh_computes_timeliness_by_the_reporting_institution(cards: Cards) -> None:
