@@ -456,3 +456,32 @@ def test_whole_yuan_amounts_export(world: World) -> None:
     world.b.encounter(world.r1, d(2026, 5, 6), cost="100.00")
     refresh(full=True)
     assert numbers("income", "202605")[A] == (100.0, None, 100.0)
+
+
+def test_an_extract_that_yields_one_month_in_two_tables_keeps_both() -> None:
+    """A Python extract (doses) yields its rows in batches; a month spread over two batches is one
+    partition with the rows of both, not the last batch's only."""
+    import dataclasses
+
+    import pyarrow as pa
+
+    from yigongti.analytics import export
+    from yigongti.analytics.facts import FACTS
+
+    fact = FACTS["coverage"]
+
+    def table(ids: list[int], year: int) -> pa.Table:
+        start = dt.date(year, 1, 1)
+        n = len(ids)
+        return pa.table({"id": ids, "resident_id": ids, "year": [year] * n, "enrolled": [True] * n,
+                         "valid_from": [start] * n, "valid_to": [dt.date(year + 1, 1, 1)] * n,
+                         "county": ["c"] * n, "township": ["t"] * n, "village": ["v"] * n, "_partition": [start] * n})
+
+    def extract(_fact: Any, _ranges: Any) -> Any:
+        yield table([1, 2], 2025)
+        yield table([3], 2025)
+        yield table([4], 2026)
+
+    batched = dataclasses.replace(fact, extract=extract)
+    months = {month: sorted(part["id"].to_pylist()) for month, part in export.month_tables(batched, None, {})}
+    assert months == {202501: [1, 2, 3], 202601: [4]}

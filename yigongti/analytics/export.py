@@ -178,9 +178,15 @@ def month_tables(fact: Fact, months: list[int] | None, levels: dict[str, tuple[s
     not indexed is scanned once per group.
     """
     if fact.extract is not None:
+        # An extract may yield a month's rows in several tables (doses come in batches of
+        # enrolments): gather them, or the month's partition would hold only the last batch.
         ranges = None if months is None else [_range(m, fact) for m in months]
+        parts: dict[int, list[pa.Table]] = {}
         for table in fact.extract(fact, ranges):
-            yield from _split(fact, table)
+            for key, part in _split(fact, table):
+                parts.setdefault(key, []).append(part)
+        for key in sorted(parts):
+            yield key, pa.concat_tables(parts[key])
         return
     if counts is None:
         counts = {m: int(f.split(":")[0]) for m, f in fact.default_fingerprints().items()}
