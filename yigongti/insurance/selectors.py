@@ -32,15 +32,14 @@ _CACHE: dict[tuple[str, str], Policy] = {}
 
 def stored_policies(*, fresh: bool = False) -> list[Policy]:
     """Every stored policy, parsed (cached per code and load time), checked for overlaps."""
-    rows = list(PolicyVersion.objects.values_list("code", "loaded_at", "document"))
-    policies = []
-    for code, loaded_at, document in rows:
-        key = (code, loaded_at.isoformat() if loaded_at else "")
-        policy = None if fresh else _CACHE.get(key)
-        if policy is None:
-            policy = policy_from_mapping(document, name=code)
-            _CACHE[key] = policy
-        policies.append(policy)
+    keys = [(code, loaded_at.isoformat() if loaded_at else "")
+            for code, loaded_at in PolicyVersion.objects.values_list("code", "loaded_at")]
+    missing = [code for code, stamp in keys if fresh or (code, stamp) not in _CACHE]
+    if missing:  # only the documents not parsed yet are read (a settlement usually reads none)
+        for code, document in PolicyVersion.objects.filter(code__in=missing).values_list("code", "document"):
+            stamp = dict(keys)[code]
+            _CACHE[(code, stamp)] = policy_from_mapping(document, name=code)
+    policies = [_CACHE[key] for key in keys]
     check_policies(policies)
     return policies
 
