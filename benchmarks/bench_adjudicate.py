@@ -42,6 +42,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from yigongti.demo.context import weighted_choice  # noqa: E402 (after the path; imports no Django)
+
 AIM_SECONDS = 60.0
 AIM_ENCOUNTERS = 100_000
 SEED = 20250101
@@ -66,19 +70,10 @@ def django_setup() -> None:
     os.environ.setdefault("YGT_DATA_DIR", str(Path(tempfile.gettempdir()) / "ygt_bench_adjudicate"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{os.environ['YGT_DATA_DIR']}/unused.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yigongti.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()  # the explanation's labels are translations; nothing touches a database
 
-
-def pick(rng: random.Random, weighted: list[tuple[Any, float]]) -> Any:
-    draw = rng.random() * sum(w for _v, w in weighted)
-    for value, weight in weighted:
-        draw -= weight
-        if draw < 0:
-            return value
-    return weighted[-1][0]
 
 
 def yuan(value: float) -> Decimal:
@@ -106,7 +101,7 @@ def generate(people: int, encounters: int, seed: int) -> list[list[Raw]]:
         costs: dict[str, Decimal] = {}
         outside: dict[str, Decimal] = {}
         if rng.random() < stay_chance:
-            level, in_county = pick(rng, INPATIENT)
+            level, in_county = weighted_choice(rng, INPATIENT)
             total_cost = rng.lognormvariate(0, 0.8) * STAY_MEDIAN[(level, in_county)] * frailty[person] ** 0.3
             for name, share in STAY_SPLIT:
                 costs[name] = yuan(total_cost * share * rng.uniform(0.8, 1.2))
@@ -117,7 +112,7 @@ def generate(people: int, encounters: int, seed: int) -> list[list[Raw]]:
                 costs["drugs_western"] -= outside["drugs_western"]
             kind = "inpatient"
         else:
-            level, in_county, kind = pick(rng, OUTPATIENT), True, "outpatient"
+            level, in_county, kind = weighted_choice(rng, OUTPATIENT), True, "outpatient"
             median, sigma = VISIT[level]
             costs["registration"] = Decimal("5.00") if level == "village" else Decimal("10.00")
             costs["drugs_western"] = yuan(rng.lognormvariate(0, sigma) * median)

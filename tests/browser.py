@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +32,16 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
             yield context.new_page()
         finally:
             browser.close()
+
+
+def login(page: Any, base: str, username: str, password: str | None = None) -> None:
+    """Sign in through the login form and land on the home page."""
+    from playwright.sync_api import expect
+
+    from tests.factories.accounts import PASSWORD
+
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password or PASSWORD)
+    page.click("form[action='/login/'] button[type=submit]")
+    expect(page).to_have_url(f"{base}/")

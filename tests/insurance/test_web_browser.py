@@ -22,23 +22,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser import RESULTS
-from tests.factories.accounts import PASSWORD
+from tests.browser import RESULTS, login
 from tests.insurance.conftest import Ins
 from tests.insurance.web_support import stay_scene
 from yigongti.insurance.models import Settlement
 
 pytestmark = pytest.mark.browser
 
-
-def _login(page: Any, base: str, username: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    expect(page).to_have_url(f"{base}/")
 
 
 def test_a_discharge_is_settled_and_its_slip_printed(live_server: object, ins: Ins, page: object,
@@ -50,7 +40,7 @@ def test_a_discharge_is_settled_and_its_slip_printed(live_server: object, ins: I
     RESULTS.mkdir(exist_ok=True)
     scene = stay_scene(ins)
 
-    _login(page, base, "xianyi")
+    login(page, base, "xianyi")
     page.goto(f"{base}/care/encounters/{scene.stay.pk}/")
     panel = page.locator("#settlement-panel")
     expect(panel).to_contain_text("2026 年度已参加城乡居民医保")

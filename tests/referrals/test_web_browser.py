@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser import RESULTS
+from tests.browser import RESULTS, login
 from tests.conftest import MiniCounty
-from tests.factories.accounts import PASSWORD
 from tests.factories.referrals import load_referral_rules
 from tests.factories.residents import ResidentFactory
 from yigongti.core.rule_fixtures import rules_load
@@ -56,15 +55,6 @@ def patient(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> Controll
 
 
 
-def _login(page: Any, base: str, username: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    expect(page).to_have_url(f"{base}/")
-
 
 def _logout(page: Any) -> None:
     page.click("form.logout button[type=submit]")
@@ -87,7 +77,7 @@ def test_a_referral_goes_up_and_comes_back_down_with_a_care_plan(live_server: ob
     RESULTS.mkdir(exist_ok=True)
 
     # The village doctor: the next follow-up before the referral is months ahead.
-    _login(page, base, "cunyi")
+    login(page, base, "cunyi")
     before = _next_followup(page, base, record_no)
     assert before > DAY + dt.timedelta(days=30), before
 
@@ -111,7 +101,7 @@ def test_a_referral_goes_up_and_comes_back_down_with_a_care_plan(live_server: ob
     _logout(page)
 
     # The county clinician: the referral is on the desk; accept, arrived, complete.
-    _login(page, base, "xianyi")
+    login(page, base, "xianyi")
     page.goto(f"{base}/referrals/desk/")
     expect(page.locator("#count-incoming")).to_have_text("1")
     row = page.locator(f"#referral-{up.pk}")
@@ -148,7 +138,7 @@ def test_a_referral_goes_up_and_comes_back_down_with_a_care_plan(live_server: ob
     _logout(page)
 
     # The village doctor: the down-referral is on the desk, and the follow-up moved up.
-    _login(page, base, "cunyi")
+    login(page, base, "cunyi")
     page.goto(f"{base}/referrals/desk/")
     expect(page.locator(f"#referral-{down.pk}")).to_contain_text("下转")
     page.goto(f"{base}/referrals/residents/{record_no}/")

@@ -12,12 +12,10 @@ with a note, and sees it 已核实.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 
-from tests.browser import RESULTS
-from tests.factories.accounts import PASSWORD
+from tests.browser import RESULTS, login
 from tests.surveillance.conftest import SurvCounty
 from tests.surveillance.web_support import hfmd_encounter, signal_scene
 from yigongti.surveillance.models import CaseCard, Signal
@@ -34,15 +32,6 @@ def scene(live_server: object, monkeypatch: pytest.MonkeyPatch, surv: SurvCounty
     return surv
 
 
-def _login(page: Any, base: str, username: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    expect(page).to_have_url(f"{base}/")
-
 
 def test_a_card_filed_from_an_encounter_is_on_time(live_server: object, scene: SurvCounty, page: object) -> None:
     from playwright.sync_api import Page, expect
@@ -52,7 +41,7 @@ def test_a_card_filed_from_an_encounter_is_on_time(live_server: object, scene: S
     RESULTS.mkdir(exist_ok=True)
     encounter = hfmd_encounter(scene, day=TODAY)
 
-    _login(page, base, "xianyi")
+    login(page, base, "xianyi")
     page.goto(f"{base}/care/encounters/{encounter.pk}/")
     panel = page.locator("#notifiable-panel")
     expect(panel).to_contain_text("须在诊断后 24 小时内报告")
@@ -82,7 +71,7 @@ def test_the_cdc_verifies_a_signal_from_its_chart(live_server: object, scene: Su
     RESULTS.mkdir(exist_ok=True)
     signals = signal_scene(scene, YESTERDAY)
 
-    _login(page, base, "jikong")
+    login(page, base, "jikong")
     page.click("nav.nav a:has-text('传染病')")
     expect(page.locator("#count-signals")).to_have_text("2")
     page.click("#stat-signals")
