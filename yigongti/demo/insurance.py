@@ -547,6 +547,6 @@ def build(ctx: BuildContext, *, under: str | None = None) -> None:
                              "reversals": done["reversals"], "resettled": done["resettled"],
                              "costs_corrected": done["costs_corrected"]}
     ctx.step(_("参合率 %(rates)s；结算 %(n)s 笔，冲销 %(r)s 笔") % {
-        "rates": "，".join(f"{y} 年 {r:.1%}" for y, r in rates.items() if r is not None),
+        "rates": ", ".join(f"{y}: {r:.1%}" for y, r in rates.items() if r is not None),
         "n": settler.counts["settlements"], "r": done["reversals"]})
 
