@@ -404,6 +404,19 @@ def test_a_missing_or_overlong_key_is_refused(ins: Any, key: str) -> None:
     assert caught.value.params["field"] == "idempotency_key"
 
 
+def test_the_longest_key_settles_and_the_placeholder_number_fits_its_column(ins: Any) -> None:
+    """The number is a placeholder until the row has its id: it must fit ``number`` whatever the key and
+    the encounter id (PostgreSQL refused ``tmp-<key>-<encounter>`` once the ids had six digits)."""
+    width = Settlement._meta.get_field("number").max_length
+    placeholders = {services.provisional_number() for _ in range(1000)}
+    assert len(placeholders) == 1000 and max(map(len, placeholders)) <= width
+    stay = ins.stay(enrolled(ins))
+    settlement = settle(ins.county.clinician, stay, key="k" * 100)
+    assert settlement.number == f"JS2026{settlement.pk:08d}"
+    reversal = services.reverse(ins.county.clinician, settlement.pk, reason="测试")
+    assert reversal.number == f"CX2026{reversal.pk:08d}"
+
+
 def test_no_policy_in_force(ins: Any) -> None:
     from yigongti.insurance.errors import NoPolicy
 

@@ -24,6 +24,7 @@ over every account is always zero (:func:`ledger_check`).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -322,7 +323,7 @@ def _settle(actor: Any, encounter_id: int, *, key: str, outside: Mapping[str, An
         raise NotSettleable(field=exc.params.get("field", ""), reason=exc.params.get("reason", "")) from None
     result = adjudicate(case, policy)
     settlement = Settlement.objects.create(
-        number=f"tmp-{key[:24]}-{encounter.pk}", encounter=encounter, resident_id=encounter.resident_id,
+        number=provisional_number(), encounter=encounter, resident_id=encounter.resident_id,
         path=encounter.path, institution_id=encounter.institution_id, institution_path=encounter.institution_path,
         in_county=encounter.in_county, encounter_kind=kind, level=level, year=year, service_date=service_date,
         policy=policy.code, covered=covered, reason=reason, aid_category=case.aid_category or "",
@@ -345,6 +346,11 @@ def _settle(actor: Any, encounter_id: int, *, key: str, outside: Mapping[str, An
                  detail={"number": settlement.number, "encounter": encounter.pk, "total": plain(settlement.total),
                          "fund": plain(settlement.fund), "patient": plain(settlement.patient)})
     return settlement, True
+
+
+def provisional_number() -> str:
+    """A unique placeholder for the number until the row's id gives the real one (fits ``Settlement.number``)."""
+    return f"tmp-{uuid.uuid4().hex}"[:32]
 
 
 def _post_settlement(settlement: Settlement, *, sign: int) -> None:
@@ -406,7 +412,7 @@ def _reverse(actor: Any, settlement_id: int, *, reason: str, request: Any) -> Se
     line = {"rule": "reversal", "zh": f"冲销结算单 {original.number}：{reason}",
             "en": f"Reversal of settlement {original.number}: {reason}", "amount": plain(-original.total)}
     reversal = Settlement.objects.create(
-        number=f"tmp-r-{original.pk}", kind=SettlementKind.REVERSAL, status=SettlementStatus.REVERSAL,
+        number=provisional_number(), kind=SettlementKind.REVERSAL, status=SettlementStatus.REVERSAL,
         encounter_id=original.encounter_id, resident_id=original.resident_id, path=original.path,
         institution_id=original.institution_id, institution_path=original.institution_path,
         in_county=original.in_county, encounter_kind=original.encounter_kind, level=original.level,
