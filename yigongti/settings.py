@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "yigongti.referrals",
     "yigongti.surveillance",
     "yigongti.insurance",
+    "yigongti.medicines",
     "yigongti.analytics",
     "yigongti.interop",
     "yigongti.demo",
