@@ -404,3 +404,66 @@ def test_insurance_objects_hide_another_township(county: MiniCounty) -> None:
         assert name not in api.get(url).content.decode(), url
     assert api.get("/api/v1/insurance/coverage", {"under": township.code}).status_code == 404
     assert (Settlement.objects.count(), HouseholdEnrolment.objects.get().members) == before
+
+
+def _township_1_medicines(county: MiniCounty) -> tuple[list[int], dict[str, int], str]:
+    """Stock at township 1's centre, a requisition of village A's clinic shipped to it, a stock take at
+    the centre, a dispensed prescription of a village A resident, and the county's purchase order: nothing
+    of theirs lies in township 2. Returns every id, the ids by kind, and the patient's name."""
+    from tests.medicines.conftest import AMOX, Med
+    from yigongti.core import scope as core_scope
+    from yigongti.medicines import services
+
+    med = Med(county)
+    med.stock(med.centre, AMOX, 40)
+    requisition = services.requisition_submit(county.village_doctor, med.village_clinic, {AMOX: 20})
+    services.requisition_decide(county.director, requisition.pk, approve=True)
+    services.requisition_ship(county.director, requisition.pk)
+    services.requisition_receive(county.village_doctor, requisition.pk)
+    take = services.stocktake_start(county.director, med.centre)
+    patient = ResidentFactory(village=county.village_a, name="甲镇取药人")
+    prescription = med.prescription({AMOX: 2}, encounter=med.visit(patient))
+    services.dispense(county.village_doctor, prescription.pk)
+    (order, *_rest) = services.consolidate(core_scope.SYSTEM, med.hospital).orders
+    ids = {"requisition": requisition.pk, "stocktake": take.pk, "prescription": prescription.pk,
+           "line": prescription.lines.get().pk, "order": order.pk, "encounter": prescription.encounter_id}
+    return sorted(set(ids.values())), ids, patient.name
+
+
+def test_medicines_objects_hide_another_township(county: MiniCounty) -> None:
+    """Every medicines page with an id answers 404 to township 2's director for township 1's requisition,
+    stock take, prescription and the county's purchase order (GET and POST) and writes nothing; the query
+    routes naming township 1's institutions answer 404; no list names them."""
+    from yigongti.medicines.models import Movement, Prescription, PurchaseOrder, Requisition
+    from yigongti.registry.models import Institution
+
+    pks, ids, name = _township_1_medicines(county)
+    before = (Movement.objects.count(), list(Requisition.objects.values_list("status", flat=True)),
+              list(Prescription.objects.values_list("status", flat=True)),
+              list(PurchaseOrder.objects.values_list("status", flat=True)))
+    routes = sorted(r for r in set(_web_patterns(get_resolver().url_patterns))
+                    if r.startswith("medicines/") and "pk>" in r)
+    assert len(routes) >= 13, routes
+    client = Client()
+    assert client.login(username="yuanzhang2", password=PASSWORD)
+    _walk_ids(client, routes, pks, name)
+    centre, clinic = county.centres[0], county.clinics[county.village_a.code]
+    for institution in (centre, clinic, county.hospital):
+        for url in ("/medicines/?org={}", "/medicines/?org={}&format=xlsx", "/medicines/card/?org={}&item=1",
+                    "/medicines/receive/?org={}", "/medicines/requisitions/new/?org={}",
+                    "/medicines/reports/consumption/?org={}", "/medicines/reports/essential/?org={}",
+                    "/medicines/reports/stockouts/?org={}"):
+            assert client.get(url.format(institution.pk)).status_code == 404, url
+        assert client.post("/medicines/stocktakes/start/", {"org": institution.pk}).status_code == 404
+    for url in ("/medicines/", "/medicines/alerts/", "/medicines/requisitions/", "/medicines/orders/",
+                "/medicines/reports/consumption/", "/medicines/reports/essential/", "/medicines/reports/stockouts/",
+                f"/care/encounters/{ids['encounter']}/"):
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        body = response.content.decode()
+        assert name not in body and centre.name not in body and clinic.name not in body, url
+    assert client.post("/medicines/orders/consolidate/").status_code == 403
+    after = (Movement.objects.count(), list(Requisition.objects.values_list("status", flat=True)),
+             list(Prescription.objects.values_list("status", flat=True)),
+             list(PurchaseOrder.objects.values_list("status", flat=True)))
+    assert after == before and Institution.objects.count() >= 7

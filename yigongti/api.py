@@ -13,6 +13,7 @@ from yigongti.care.api import results_router
 from yigongti.care.api import router as care_router
 from yigongti.core.api import install_problem_handlers
 from yigongti.insurance.api import router as insurance_router
+from yigongti.medicines.api import router as medicines_router
 from yigongti.programmes.api import router as programmes_router
 from yigongti.referrals.api import router as referrals_router
 from yigongti.registry.api import router as registry_router
@@ -40,3 +41,4 @@ api.add_router("/referrals", referrals_router)
 api.add_router("/indicators", analytics_router)
 api.add_router("/surveillance", surveillance_router)
 api.add_router("/insurance", insurance_router)
+api.add_router("/medicines", medicines_router)

@@ -112,6 +112,8 @@ USAGE = """ygt — yigongti 县域医共体平台
                                                            any count series: t,observed,expected,upperbound,alarm
   ygt insurance adjudicate CASE.json [--policy FILE]       a settlement with its explanation (JSON), no database
   ygt insurance report --year Y [--format table|json|csv]  the year's fund, 参合率, in-county share, ledger check
+  ygt stock report [--org CODE] [--date D] [--days N] [--format table|json|csv]
+                                                           stock per institution: out, low, expiring, ledger check
   ygt dedupe [--input FILE.csv] [--format csv|json|table]  duplicate residents, or inside any CSV
   ygt link --input FILE.csv [--format csv|json|table]      link an outside list to the residents
   ygt token create --user NAME --name LABEL                an API token

@@ -15,5 +15,6 @@ urlpatterns = [
     path("analytics/", include("yigongti.analytics.urls")),
     path("surveillance/", include("yigongti.surveillance.urls")),
     path("insurance/", include("yigongti.insurance.urls")),
+    path("medicines/", include("yigongti.medicines.urls")),
     path("", include("yigongti.web.urls")),
 ]

@@ -104,9 +104,10 @@ class StockLine:
 
 
 def stock(institution: Institution, day: dt.date, *, expiring_days: int = EXPIRING_DAYS,
-          listed_only: bool = False) -> list[StockLine]:
-    """Every item the institution holds or should hold (its tier's list), with batches FEFO-ordered."""
-    balances = batch_balances(institution.pk)
+          listed_only: bool = False, until: dt.date | None = None) -> list[StockLine]:
+    """Every item the institution holds or should hold (its tier's list), with batches FEFO-ordered
+    (``until``: the balances of the movements up to that day, as a report of a past day needs)."""
+    balances = batch_balances(institution.pk, until=until)
     listed = formulary(institution.tier, day)
     batches = Batch.objects.filter(pk__in=balances).select_related("medicine").order_by("expiry", "pk")
     lines: dict[int, StockLine] = {}
@@ -271,7 +272,7 @@ def essential_shares(institutions: QuerySet[Institution], start: dt.date, end: d
                                          essential_amount=essential or Decimal("0"))
     lines = (PrescriptionLine.objects.filter(prescription__in=dispensed)
              .values_list("prescription__institution_id")
-             .annotate(Count("pk"), Count("pk", filter=Q(medicine__essential=True))).order_by())
+             .annotate(n=Count("pk"), essential=Count("pk", filter=Q(medicine__essential=True))).order_by())
     for inst_id, count, essential in lines:
         share = shares.setdefault(inst_id, EssentialShare(by_id[inst_id]))
         share.lines, share.essential_lines = count, essential

@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -500,7 +500,10 @@ class Consolidation:
 
 
 def orders_visible(actor: Any) -> Any:
-    return scope.visible(actor, PurchaseOrder.objects.all())
+    """Orders of a buyer in the caller's scope, and those with a line delivered into it (直送 to a centre)."""
+    bought = scope.visible(actor, PurchaseOrder.objects.all()).values("pk")
+    delivered = scope.visible(actor, PurchaseOrderLine.objects.all(), path_field="deliver_to__path").values("order_id")
+    return PurchaseOrder.objects.filter(Q(pk__in=bought) | Q(pk__in=delivered))
 
 
 @transaction.atomic
@@ -576,8 +579,10 @@ def consolidate(actor: Any, buyer: Institution, *, direct: bool = False, day: dt
 
 
 def _locked_order(actor: Any, order_id: int) -> PurchaseOrder:
-    return scope.get_visible(actor, PurchaseOrder.objects.select_for_update().select_related("buyer", "supplier"),
-                             pk=order_id)
+    order = orders_visible(actor).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound()
+    return PurchaseOrder.objects.select_for_update().select_related("buyer", "supplier").get(pk=order.pk)
 
 
 @transaction.atomic

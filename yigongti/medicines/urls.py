@@ -1,0 +1,43 @@
+from django.urls import path
+
+from . import views_orders, views_prescriptions, views_reports, views_requisitions, views_stock
+
+app_name = "medicines"
+urlpatterns = [
+    path("", views_stock.home, name="home"),
+    path("card/", views_stock.card, name="card"),
+    path("alerts/", views_stock.alerts, name="alerts"),
+    path("receive/", views_stock.receive, name="receive"),
+    path("write-off/", views_stock.write_off, name="write_off"),
+    path("stocktakes/start/", views_stock.stocktake_start, name="stocktake_start"),
+    path("stocktakes/<int:pk>/", views_stock.stocktake, name="stocktake"),
+    path("requisitions/", views_requisitions.requisitions, name="requisitions"),
+    path("requisitions/new/", views_requisitions.requisition_new, name="requisition_new"),
+    path("requisitions/<int:pk>/", views_requisitions.requisition_detail, name="requisition"),
+    path("requisitions/<int:pk>/decide/", views_requisitions.requisition_act, {"action": "decide"},
+         name="requisition_decide"),
+    path("requisitions/<int:pk>/ship/", views_requisitions.requisition_act, {"action": "ship"},
+         name="requisition_ship"),
+    path("requisitions/<int:pk>/receive/", views_requisitions.requisition_act, {"action": "receive"},
+         name="requisition_receive"),
+    path("requisitions/<int:pk>/cancel/", views_requisitions.requisition_act, {"action": "cancel"},
+         name="requisition_cancel"),
+    path("orders/", views_orders.orders, name="orders"),
+    path("orders/consolidate/", views_orders.consolidate, name="consolidate"),
+    path("orders/<int:pk>/", views_orders.order_detail, name="order"),
+    path("orders/<int:pk>/print/", views_orders.order_print, name="order_print"),
+    path("orders/<int:pk>/approve/", views_orders.order_decide, {"approve": True}, name="order_approve"),
+    path("orders/<int:pk>/cancel/", views_orders.order_decide, {"approve": False}, name="order_cancel"),
+    path("orders/<int:pk>/receive/", views_orders.order_receive, name="order_receive"),
+    path("reports/consumption/", views_reports.consumption, name="consumption"),
+    path("reports/essential/", views_reports.essential, name="essential"),
+    path("reports/stockouts/", views_reports.stockouts, name="stockouts"),
+    path("encounters/<int:pk>/prescribe/", views_prescriptions.prescribe, name="prescribe"),
+    path("prescriptions/<int:pk>/", views_prescriptions.prescription_detail, name="prescription"),
+    path("prescriptions/<int:pk>/print/", views_prescriptions.prescription_print, name="prescription_print"),
+    path("prescriptions/<int:pk>/dispense/", views_prescriptions.prescription_act, {"action": "dispense"},
+         name="prescription_dispense"),
+    path("prescriptions/<int:pk>/cancel/", views_prescriptions.prescription_act, {"action": "cancel"},
+         name="prescription_cancel"),
+    path("prescription-lines/<int:pk>/return/", views_prescriptions.line_return, name="line_return"),
+]
