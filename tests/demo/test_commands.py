@@ -45,8 +45,8 @@ def _quick_demo(settings: Any) -> None:
 
 
 def test_unknown_demo_module_is_named(settings: Any) -> None:
-    settings.YGT_DEMO_MODULES = ["registry", "medicines"]
-    with pytest.raises(DomainError, match="medicines"):
+    settings.YGT_DEMO_MODULES = ["registry", "pharmacovigilance"]
+    with pytest.raises(DomainError, match="pharmacovigilance"):
         builder.modules_selected()
 
 

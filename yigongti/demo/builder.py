@@ -24,6 +24,7 @@ from yigongti.core import audit
 from yigongti.core.errors import DomainError
 from yigongti.core.models import AuditAction
 from yigongti.insurance.models import Coverage, HouseholdEnrolment, Settlement
+from yigongti.medicines.models import Movement, Prescription, PurchaseOrder, Requisition
 from yigongti.programmes.models import Enrolment, ScheduledVisit, Visit
 from yigongti.referrals.models import Booking, Referral, Slot, Teleconsultation
 from yigongti.registry.models import (
@@ -38,7 +39,19 @@ from yigongti.registry.models import (
 from yigongti.residents.models import Household, Resident
 from yigongti.surveillance.models import CaseCard, Signal
 
-from . import accounts, analytics, care, insurance, names, programmes, referrals, registry, residents, surveillance
+from . import (
+    accounts,
+    analytics,
+    care,
+    insurance,
+    medicines,
+    names,
+    programmes,
+    referrals,
+    registry,
+    residents,
+    surveillance,
+)
 from .codes import COUNTY_CODE
 from .context import DEFAULT_SEED, BuildContext
 
@@ -54,17 +67,20 @@ MODULES: list[tuple[str, Module]] = [
     ("surveillance", surveillance.build),  # before analytics: its refresh reads the cases fact
     ("analytics", analytics.build),
     ("insurance", insurance.build),  # after care (settles its encounters) and analytics (enrols its newborns)
+    ("medicines", medicines.build),  # after care: prescriptions for its outpatient encounters
 ]
 MODULE_LABELS = {"registry": _("区划、机构与人员"), "accounts": _("用户与角色"), "residents": _("居民健康档案"),
                  "programmes": _("公共卫生服务项目"), "care": _("就诊记录与检查检验结果"),
                  "referrals": _("双向转诊、预约与远程会诊"), "surveillance": _("传染病报告与预警"),
-                 "analytics": _("出生登记、建档时间与常住人口"), "insurance": _("城乡居民医保参保与结算")}
+                 "analytics": _("出生登记、建档时间与常住人口"), "insurance": _("城乡居民医保参保与结算"),
+                 "medicines": _("基本药物库存、请领、采购与处方")}
 
 # Tables whose row counts ``ygt demo`` prints (later modules append theirs).
 COUNTED_MODELS: list[type[models.Model]] = [
     Division, Institution, AllianceMembership, Department, StaffMember, Qualification, Capacity, User,
     Household, Resident, Enrolment, Visit, ScheduledVisit, Encounter, Result, Order, Referral, Slot, Booking,
-    Teleconsultation, CaseCard, Signal, HouseholdEnrolment, Coverage, Settlement, Population,
+    Teleconsultation, CaseCard, Signal, HouseholdEnrolment, Coverage, Settlement, Population, Movement, Requisition,
+    Prescription, PurchaseOrder,
 ]
 
 
