@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
@@ -231,8 +232,13 @@ def consumption(institutions: QuerySet[Institution], start: dt.date, end: dt.dat
             .annotate(month=TruncMonth("moved_on")).values_list("month", "institution_id", "medicine_id")
             .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by("month", "institution_id",
                                                                               "medicine_id"))
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # a county's year groups ~100k rows: hash them in memory, not on disk
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        found = list(rows)
     return [ConsumptionRow(_as_date(month), inst, med, -quantity, -amount)
-            for month, inst, med, quantity, amount in rows if quantity]
+            for month, inst, med, quantity, amount in found if quantity]
 
 
 def _as_date(value: Any) -> dt.date:
