@@ -163,10 +163,14 @@ def test_bulk_prescriptions_equal_those_of_prescribe_and_dispense(demo: BuildRes
               "prescriber", "status", "amount", "essential_amount", "created_by_id", "dispensed_by_id")
 
     def snapshot() -> dict[str, Any]:
-        mine = Prescription.objects.filter(encounter_id__in=[rx.encounter_id for rx in sample]).order_by("pk")
+        # Per institution in the order written: the replay writes institution after institution, while
+        # the demo's ids interleave institutions.
+        mine = Prescription.objects.filter(encounter_id__in=[rx.encounter_id for rx in sample]).order_by(
+            "institution_id", "pk")
         return {"prescriptions": [tuple(row[f] for f in fields) for row in mine.values(*fields)],
                 "numbers": [n[:6] for n in mine.values_list("number", flat=True)],
-                "lines": list(PrescriptionLine.objects.filter(prescription__in=mine).order_by("pk").values_list(
+                "lines": list(PrescriptionLine.objects.filter(prescription__in=mine).order_by(
+                    "prescription__institution_id", "prescription_id", "pk").values_list(
                     "medicine_id", "quantity", "usage", "days", "amount")),
                 "movements": _movements(Movement.objects.filter(prescription_line__prescription__in=mine))}
 
