@@ -28,13 +28,9 @@ serve: $(STAMP)
 	$(BIN)/ygt serve
 
 ## make test — install dev dependencies, lint, type-check, and run the suite on SQLite
-## (and again on PostgreSQL when YGT_TEST_POSTGRES_URL is set, as .ci/run does)
+## (and at the same time on PostgreSQL when YGT_TEST_POSTGRES_URL is set, as .ci/run does)
 test: $(DEVSTAMP) check
-	$(BIN)/pytest
-	@if [ -n "$$YGT_TEST_POSTGRES_URL" ]; then \
-	  echo "== database tests again on PostgreSQL"; \
-	  DATABASE_URL="$$YGT_TEST_POSTGRES_URL" YGT_DB_PASS=postgresql $(BIN)/pytest; \
-	fi
+	BIN=$(BIN) bash .ci/test-suite
 
 check: lint types
 

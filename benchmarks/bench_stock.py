@@ -10,14 +10,20 @@ registry built (the small county: ~160 institutions that keep stock). Then ``--m
 of one year are written with COPY straight into the ledger: every institution holds every item of its
 tier's list in a few lots, each lot received once and then dispensed (and, at the hospital and the
 township centres, transferred down) in small quantities over the year — the county hospital moves
-about 40 times what a village clinic does, a township centre 6 times. Holdings too. ``VACUUM ANALYZE``.
+about 40 times what a village clinic does, a township centre 6 times. Holdings too; then the kept sums
+(each holding's balance, each month's use) are computed from the movements by ``services.rebuild_sums``
+as after any bulk load (timed and printed), and ``VACUUM ANALYZE``.
 
 Timed: (a) the stock of every item at one institution — ``selectors.stock(institution, day)`` and the raw
-``selectors.batch_balances`` — over ``--institutions`` institutions (the county hospital, every township
-centre, village clinics), p50 / p95 / max against the 200 ms aim; (b) ``selectors.consumption`` for the
-whole county over the year (months × institutions × items), against the 5 s aim. Peak Python memory
-(tracemalloc) of each, the process's peak RSS, and ``EXPLAIN ANALYZE`` of both queries on the largest
-institution. The scratch database is dropped at the end unless ``--keep``. Asserts nothing.
+``selectors.batch_balances`` (the kept balances) — over ``--institutions`` institutions (the county
+hospital, every township centre, village clinics), p50 / p95 / max against the 200 ms aim, and as the
+baseline the same balances added up from the movements (``batch_balances(until=…)``, what every read
+did before the balances were kept); (b) ``selectors.consumption`` for the whole county over the last 12
+whole months (read from the kept monthly use) and over the 365 days to today (two cut months added up
+from the movements), against the 5 s aim, with the whole-ledger aggregation as the baseline; (c) the
+ledger check of all movements. Peak Python memory (tracemalloc) of each, the process's peak RSS, and
+``EXPLAIN ANALYZE`` of the balance query on the largest institution. The scratch database is dropped at
+the end unless ``--keep``. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -114,9 +120,10 @@ def generate(n: int, today: dt.date, seed: int) -> dict[str, Any]:
                             copy.write(buffer.getvalue())
                             buffer = io.StringIO()
             copy.write(buffer.getvalue())
-        with raw.copy("COPY medicines_holding (institution_id, batch_id, medicine_id, path) FROM STDIN") as copy:
+        with raw.copy("COPY medicines_holding (institution_id, batch_id, medicine_id, path, quantity) FROM STDIN"
+                      ) as copy:
             for row in holdings:
-                copy.write_row(row)
+                copy.write_row((*row, 0))  # the kept balances are computed by services.rebuild_sums()
         for model in (Batch, Movement, Holding):
             table = model._meta.db_table
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
@@ -151,8 +158,7 @@ def explain(sql: str, params: Any) -> str:
 
 
 def measure(args: argparse.Namespace, today: dt.date) -> None:
-    from yigongti.medicines import selectors
-    from yigongti.medicines.models import Movement
+    from yigongti.medicines import selectors, services
     from yigongti.registry.choices import InstitutionType, Tier
     from yigongti.registry.models import Institution
 
@@ -162,46 +168,68 @@ def measure(args: argparse.Namespace, today: dt.date) -> None:
     sample = (county + centres + random.Random(args.seed).sample(villages, len(villages)))[:args.institutions]
     stock_ms: list[float] = []
     raw_ms: list[float] = []
+    summed_ms: list[float] = []
     peaks: list[float] = []
     for institution in sample:
         selectors.batch_balances(institution.pk)  # warm the cache as a busy server would be
         seconds, peak, _lines = timed(lambda i=institution: selectors.stock(i, today))
         stock_ms.append(seconds * 1000)
         peaks.append(peak)
-        seconds, _peak, _balances = timed(lambda i=institution: selectors.batch_balances(i.pk))
+        seconds, _peak, balances = timed(lambda i=institution: selectors.batch_balances(i.pk))
         raw_ms.append(seconds * 1000)
+        seconds, _peak, summed = timed(lambda i=institution: selectors.batch_balances(i.pk, until=today))
+        summed_ms.append(seconds * 1000)
+        assert summed == balances, institution.code  # the kept balances are the movements' sums
     by_tier = {tier: [ms for inst, ms in zip(sample, stock_ms, strict=True) if inst.tier == tier] for tier in WEIGHT}
     print(f"(a) stock of every item at one institution, {len(sample)} institutions "
           f"({', '.join(f'{t} {len(v)}' for t, v in by_tier.items())}):")
-    for name, values in (("selectors.stock", stock_ms), ("batch_balances", raw_ms)):
+    for name, values in (("selectors.stock", stock_ms), ("batch_balances", raw_ms),
+                         ("summed (baseline)", summed_ms)):
         p95 = percentile(values, 0.95)
-        print(f"   {name:16} p50 {statistics.median(values):7.1f} ms   p95 {p95:7.1f} ms   max {max(values):7.1f} ms"
+        print(f"   {name:17} p50 {statistics.median(values):7.1f} ms   p95 {p95:7.1f} ms   max {max(values):7.1f} ms"
               f"   aim p95 < {AIM_BALANCE_MS:.0f} ms: ratio {p95 / AIM_BALANCE_MS:.3f}")
+    print(f"   kept vs summed balances: p95 {percentile(raw_ms, 0.95):.1f} / {percentile(summed_ms, 0.95):.1f} ms "
+          f"= {percentile(raw_ms, 0.95) / percentile(summed_ms, 0.95):.3f} of the baseline")
     for tier, values in by_tier.items():
         if values:
             print(f"   stock at {tier:8} p50 {statistics.median(values):7.1f} ms   max {max(values):7.1f} ms")
     print(f"   peak Python memory of one stock() {max(peaks):.1f} MiB")
+    everywhere = Institution.objects.all()
+    last = today.replace(day=1) - dt.timedelta(days=1)  # the 12 whole months before today's
+    first = dt.date(last.year - (last.month < 12), last.month % 12 + 1, 1)
     start = today - dt.timedelta(days=364)
-    seconds, peak, rows = timed(lambda: selectors.consumption(Institution.objects.all(), start, today))
-    print(f"(b) consumption, whole county, {start} – {today}: {len(rows):,} rows (month × institution × item)   "
-          f"wall {seconds:.2f} s   aim {AIM_CONSUMPTION_S:.0f} s: ratio {seconds / AIM_CONSUMPTION_S:.3f}   "
-          f"peak Python memory {peak:.1f} MiB")
+    print(f"(b) consumption of the whole county (month × institution × item), aim {AIM_CONSUMPTION_S:.0f} s:")
+    for label, low, high in (("12 whole months", first, last), ("365 days to today", start, today)):
+        seconds, peak, rows = timed(lambda lo=low, hi=high: selectors.consumption(everywhere, lo, hi))
+        print(f"   {label:18} {low} – {high}: {len(rows):,} rows   wall {seconds:6.2f} s   "
+              f"ratio {seconds / AIM_CONSUMPTION_S:.3f}   peak Python memory {peak:.1f} MiB")
+    seconds, _peak, rows = timed(lambda: _summed_consumption(first, last))
+    print(f"   baseline: the same 12 months added up from the movements: {len(rows):,} rows   wall {seconds:6.2f} s")
+    started = time.perf_counter()
+    check = services.ledger_check()
+    print(f"(c) ledger check of every movement: {'ok' if check.ok else 'NOT OK'}   wall "
+          f"{time.perf_counter() - started:.1f} s")
     print(f"peak RSS of the process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if args.explain:
+        from yigongti.medicines.models import Holding
+
         hospital = county[0]
-        query = Movement.objects.filter(institution_id=hospital.pk).values_list("batch_id").order_by()
-        from django.db.models import Sum
-
-        sql, params = query.annotate(quantity=Sum("quantity")).query.sql_with_params()
+        query = Holding.objects.filter(institution_id=hospital.pk).exclude(quantity=0).values_list("batch_id",
+                                                                                                   "quantity")
+        sql, params = query.query.sql_with_params()
         print(f"EXPLAIN ANALYZE batch_balances({hospital.code}):\n{explain(sql, params)}")
-        from django.db.models.functions import TruncMonth
 
-        consumption = (Movement.objects.filter(institution__in=Institution.objects.all(), moved_on__gte=start,
-                                               moved_on__lte=today, kind__in=["dispense", "return"])
-                       .annotate(month=TruncMonth("moved_on")).values_list("month", "institution_id", "medicine_id")
-                       .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by("month"))
-        sql, params = consumption.query.sql_with_params()
-        print(f"EXPLAIN ANALYZE consumption:\n{explain(sql, params)}")
+
+def _summed_consumption(start: dt.date, end: dt.date) -> list[Any]:
+    """The consumption query as it was before the monthly use was kept: every movement of the range."""
+    from django.db.models import Sum
+    from django.db.models.functions import TruncMonth
+
+    from yigongti.medicines.models import Movement
+
+    return list(Movement.objects.filter(moved_on__gte=start, moved_on__lte=end, kind__in=["dispense", "return"])
+                .annotate(month=TruncMonth("moved_on")).values_list("month", "institution_id", "medicine_id")
+                .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by())
 
 
 def main() -> None:
@@ -227,6 +255,12 @@ def main() -> None:
 
         with transaction.atomic():
             load = generate(args.movements, today, args.seed)
+        from yigongti.medicines import services
+
+        started = time.perf_counter()
+        with transaction.atomic():
+            services.rebuild_sums()
+        load["sums_seconds"] = time.perf_counter() - started
         started = time.perf_counter()
         with connections["default"].cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
@@ -234,7 +268,8 @@ def main() -> None:
         print("=" * 100)
         print(f"data (PostgreSQL {args.database_url}): {load['movements']:,} movements, {load['batches']:,} batches, "
               f"{load['holdings']:,} holdings at {load['institutions']} institutions   generated: registry "
-              f"{registry_seconds:.1f} s, COPY {load['write_seconds']:.1f} s, VACUUM ANALYZE "
+              f"{registry_seconds:.1f} s, COPY {load['write_seconds']:.1f} s, kept sums {load['sums_seconds']:.1f} s, "
+              f"VACUUM ANALYZE "
               f"{load['analyze_seconds']:.1f} s")
         measure(args, today)
         print("=" * 100)

@@ -1,7 +1,7 @@
 """Test configuration.
 
-The suite runs twice (see the Makefile): on SQLite, then — when ``YGT_TEST_POSTGRES_URL`` is
-set — with ``DATABASE_URL`` pointing at PostgreSQL and ``YGT_DB_PASS=postgresql``, which keeps only
+The suite runs twice (see ``.ci/test-suite``): on SQLite and — when ``YGT_TEST_POSTGRES_URL`` is
+set, at the same time — with ``DATABASE_URL`` pointing at PostgreSQL and ``YGT_DB_PASS=postgresql``, which keeps only
 the tests that touch the database. A test proves something about both databases by running in
 both passes; the ``db_vendor`` fixture tells which one it is on.
 """

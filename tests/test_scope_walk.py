@@ -412,19 +412,19 @@ def _township_1_medicines(county: MiniCounty) -> tuple[list[int], dict[str, int]
     of theirs lies in township 2. Returns every id, the ids by kind, and the patient's name."""
     from tests.medicines.conftest import AMOX, Med
     from yigongti.core import scope as core_scope
-    from yigongti.medicines import services
+    from yigongti.medicines import services, services_dispensing, services_flow
 
     med = Med(county)
     med.stock(med.centre, AMOX, 40)
-    requisition = services.requisition_submit(county.village_doctor, med.village_clinic, {AMOX: 20})
-    services.requisition_decide(county.director, requisition.pk, approve=True)
-    services.requisition_ship(county.director, requisition.pk)
-    services.requisition_receive(county.village_doctor, requisition.pk)
+    requisition = services_flow.requisition_submit(county.village_doctor, med.village_clinic, {AMOX: 20})
+    services_flow.requisition_decide(county.director, requisition.pk, approve=True)
+    services_flow.requisition_ship(county.director, requisition.pk)
+    services_flow.requisition_receive(county.village_doctor, requisition.pk)
     take = services.stocktake_start(county.director, med.centre)
     patient = ResidentFactory(village=county.village_a, name="甲镇取药人")
     prescription = med.prescription({AMOX: 2}, encounter=med.visit(patient))
-    services.dispense(county.village_doctor, prescription.pk)
-    (order, *_rest) = services.consolidate(core_scope.SYSTEM, med.hospital).orders
+    services_dispensing.dispense(county.village_doctor, prescription.pk)
+    (order, *_rest) = services_flow.consolidate(core_scope.SYSTEM, med.hospital).orders
     ids = {"requisition": requisition.pk, "stocktake": take.pk, "prescription": prescription.pk,
            "line": prescription.lines.get().pk, "order": order.pk, "encounter": prescription.encounter_id}
     return sorted(set(ids.values())), ids, patient.name

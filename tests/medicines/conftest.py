@@ -18,7 +18,7 @@ from tests.factories.care import encounter as record_encounter
 from tests.factories.residents import ResidentFactory
 from yigongti.core import scope
 from yigongti.core.rule_fixtures import rules_load
-from yigongti.medicines import services
+from yigongti.medicines import services, services_dispensing
 from yigongti.medicines.models import ContractPrice, FormularyEntry, Medicine, Prescription, Supplier
 from yigongti.medicines.selectors import batch_balances
 
@@ -80,9 +80,9 @@ class Med:
                      encounter: Any = None) -> Prescription:
         user = user or self.county.village_doctor
         encounter = encounter or self.visit(user=user, day=day)
-        return services.prescribe(user, encounter.pk, [services.PrescribedItem(medicine=code, quantity=quantity,
-                                                                               usage="一次1粒，一日3次")
-                                                       for code, quantity in items.items()])
+        items_in = [services_dispensing.PrescribedItem(medicine=code, quantity=quantity, usage="一次1粒，一日3次")
+                    for code, quantity in items.items()]
+        return services_dispensing.prescribe(user, encounter.pk, items_in)
 
 
 @pytest.fixture

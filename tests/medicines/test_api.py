@@ -17,7 +17,7 @@ from yigongti.accounts.models import Role
 from yigongti.accounts.services import token_create
 from yigongti.core import clock
 from yigongti.core.models import AuditEntry
-from yigongti.medicines import services
+from yigongti.medicines import services_dispensing
 
 BASE = "/api/v1/medicines"
 
@@ -171,7 +171,7 @@ def test_reports(med: Med) -> None:
     med.item("NE01", essential=False)
     med.stock(med.village_clinic, AMOX, 10)
     med.stock(med.village_clinic, "NE01", 10)
-    services.dispense(c.village_doctor, med.prescription({AMOX: 2, "NE01": 1}).pk, day=DAY)
+    services_dispensing.dispense(c.village_doctor, med.prescription({AMOX: 2, "NE01": 1}).pk, day=DAY)
     county = client(c.clinician)
     rows = county.get(f"{BASE}/reports/consumption?year=2026").json()
     assert {(r["month"], r["org"], r["medicine"], r["quantity"], r["amount"]) for r in rows} == {

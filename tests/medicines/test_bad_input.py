@@ -13,7 +13,7 @@ import pytest
 from tests.medicines.conftest import AMOX, DAY, NIFE, Med
 from yigongti.core import scope
 from yigongti.core.errors import DomainError
-from yigongti.medicines import services
+from yigongti.medicines import services, services_dispensing, services_flow
 from yigongti.medicines.errors import NotInCatalogue, OutOfStock, StockInputInvalid
 from yigongti.medicines.models import Batch, Medicine, Movement, Prescription, Requisition
 
@@ -53,7 +53,7 @@ def test_dispensing_more_than_is_held(med: Med) -> None:
     med.stock(med.village_clinic, NIFE, 9)
     prescription = med.prescription({NIFE: 2, AMOX: 5})  # the second line fails: the first is not written either
     error = _refused(OutOfStock, f"medicine:{AMOX}",
-                     lambda: services.dispense(med.county.village_doctor, prescription.pk, day=DAY))
+                     lambda: services_dispensing.dispense(med.county.village_doctor, prescription.pk, day=DAY))
     assert (error.params["wanted"], error.params["available"]) == (5, 4)
     assert Prescription.objects.get(pk=prescription.pk).status == "open"
 
@@ -70,10 +70,10 @@ def test_a_negative_quantity_everywhere_else(med: Med) -> None:
     _refused(StockInputInvalid, "quantity",
              lambda: services.write_off(SYSTEM, med.centre, batch.pk, -2, reason="damaged", day=DAY))
     _refused(StockInputInvalid, f"lines[{AMOX}]",
-             lambda: services.requisition_submit(c.village_doctor, med.village_clinic, {AMOX: -4}, day=DAY))
+             lambda: services_flow.requisition_submit(c.village_doctor, med.village_clinic, {AMOX: -4}, day=DAY))
     encounter = med.visit()
-    _refused(StockInputInvalid, "items[0].quantity", lambda: services.prescribe(
-        c.village_doctor, encounter.pk, [services.PrescribedItem(medicine=AMOX, quantity=-1)]))
+    _refused(StockInputInvalid, "items[0].quantity", lambda: services_dispensing.prescribe(
+        c.village_doctor, encounter.pk, [services_dispensing.PrescribedItem(medicine=AMOX, quantity=-1)]))
 
 
 def test_a_receipt_of_an_item_not_in_the_catalogue(med: Med) -> None:

@@ -48,7 +48,8 @@ def test_json_report(scene: Med, capsys: pytest.CaptureFixture[str]) -> None:
     assert (row["expiring_quantity"], row["expiring_value"]) == (4, "16.80")
     assert (row["expired_quantity"], row["expired_value"]) == (20, "172.00")
     assert (row["on_hand"], row["value"]) == (24, "188.80")
-    assert data["ledger"] == {"ok": True, "negative": [], "bad_amount": [], "unmatched_transfers": []}
+    assert data["ledger"] == {"ok": True, "negative": [], "bad_amount": [], "unmatched_transfers": [],
+                              "stale_balances": [], "stale_use": []}
 
 
 def test_days_and_date_and_subtree(scene: Med, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,7 +84,8 @@ def test_an_unbalanced_ledger_exits_1(scene: Med, capsys: pytest.CaptureFixture[
     code, out, err = run(capsys, "--format", "json")
     assert code == 1
     assert json.loads(out)["ledger"]["bad_amount"] == [receipt.pk]  # the report is printed all the same
-    assert err.strip().splitlines() == ["ygt stock: 库存账不平：0 处结存为负，1 条流水金额不符，0 条调拨收发不符"]
+    assert err.strip().splitlines() == [
+        "ygt stock: 库存账不平：0 处结存为负，1 条流水金额不符，0 条调拨收发不符，0 处结存或月消耗与流水合计不符"]
 
 
 @pytest.mark.parametrize(("args", "says"), [

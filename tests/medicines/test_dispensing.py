@@ -12,7 +12,7 @@ import pytest
 from tests.medicines.conftest import AMOX, DAY, NIFE, Med
 from yigongti.core import scope
 from yigongti.core.models import AuditEntry
-from yigongti.medicines import services
+from yigongti.medicines import services, services_dispensing
 from yigongti.medicines.errors import NotInCatalogue, OutOfStock, WrongStatus
 from yigongti.medicines.models import Movement, Prescription
 
@@ -31,7 +31,8 @@ def test_price_is_the_batch_price_and_essential_amounts_apart(med: Med) -> None:
     _receive(med, AMOX, 3, "4.00", 50, "A-CHEAP")
     _receive(med, AMOX, 10, "4.50", 300, "A-DEAR")
     med.stock(med.village_clinic, "NE01", 10)
-    prescription = services.dispense(med.county.village_doctor, med.prescription({AMOX: 5, "NE01": 4}).pk, day=DAY)
+    prescription = services_dispensing.dispense(med.county.village_doctor, med.prescription({AMOX: 5, "NE01": 4}).pk,
+                                                day=DAY)
     assert prescription.status == "dispensed" and prescription.dispensed_by == med.county.village_doctor
     assert (prescription.amount, prescription.essential_amount) == (Decimal("41.00"), Decimal("21.00"))
     amounts = {line.medicine.code: line.amount for line in prescription.lines.select_related("medicine")}
@@ -49,7 +50,7 @@ def test_an_item_not_on_the_village_list_is_refused(med: Med) -> None:
     med.stock(med.village_clinic, AMOX, 10)
     prescription = med.prescription({AMOX: 1, "XY0013": 1})
     with pytest.raises(NotInCatalogue) as caught:
-        services.dispense(med.county.village_doctor, prescription.pk, day=DAY)
+        services_dispensing.dispense(med.county.village_doctor, prescription.pk, day=DAY)
     assert caught.value.params["field"] == "items[1].medicine"
     assert not Movement.objects.filter(kind="dispense").exists()
     assert Prescription.objects.get(pk=prescription.pk).status == "open"
@@ -59,7 +60,7 @@ def test_not_in_stock_writes_nothing(med: Med) -> None:
     med.stock(med.village_clinic, AMOX, 10)
     prescription = med.prescription({AMOX: 2, NIFE: 1})  # no nifedipine at the clinic
     with pytest.raises(OutOfStock) as caught:
-        services.dispense(med.county.village_doctor, prescription.pk, day=DAY)
+        services_dispensing.dispense(med.county.village_doctor, prescription.pk, day=DAY)
     assert caught.value.params["available"] == 0
     assert not Movement.objects.filter(kind="dispense").exists()
     assert med.balance(med.village_clinic) == 10
@@ -69,16 +70,16 @@ def test_dispensed_once_and_a_cancelled_one_never(med: Med) -> None:
     c = med.county
     med.stock(med.village_clinic, AMOX, 10)
     prescription = med.prescription({AMOX: 2})
-    services.dispense(c.village_doctor, prescription.pk, day=DAY)
+    services_dispensing.dispense(c.village_doctor, prescription.pk, day=DAY)
     with pytest.raises(WrongStatus):
-        services.dispense(c.village_doctor, prescription.pk, day=DAY)
+        services_dispensing.dispense(c.village_doctor, prescription.pk, day=DAY)
     with pytest.raises(WrongStatus):
-        services.prescription_cancel(c.village_doctor, prescription.pk)
+        services_dispensing.prescription_cancel(c.village_doctor, prescription.pk)
     assert med.balance(med.village_clinic) == 8
-    cancelled = services.prescription_cancel(c.village_doctor, med.prescription({AMOX: 1}).pk)
+    cancelled = services_dispensing.prescription_cancel(c.village_doctor, med.prescription({AMOX: 1}).pk)
     assert cancelled.status == "cancelled"
     with pytest.raises(WrongStatus):
-        services.dispense(c.village_doctor, cancelled.pk, day=DAY)
+        services_dispensing.dispense(c.village_doctor, cancelled.pk, day=DAY)
     assert med.balance(med.village_clinic) == 8
 
 
@@ -88,16 +89,16 @@ def test_return_then_rebalance(med: Med) -> None:
     c = med.county
     early = _receive(med, AMOX, 3, "4.00", 50, "R-EARLY")
     late = _receive(med, AMOX, 10, "4.50", 300, "R-LATE")
-    prescription = services.dispense(c.village_doctor, med.prescription({AMOX: 5}).pk, day=DAY)
+    prescription = services_dispensing.dispense(c.village_doctor, med.prescription({AMOX: 5}).pk, day=DAY)
     line = prescription.lines.get()
-    returned = services.return_dispensed(c.village_doctor, line.pk, 3, day=DAY)
+    returned = services_dispensing.return_dispensed(c.village_doctor, line.pk, 3, day=DAY)
     assert [(m.batch_id, m.quantity, m.kind) for m in returned] == [(late.pk, 2, "return"), (early.pk, 1, "return")]
     prescription.refresh_from_db()
     assert (prescription.amount, prescription.essential_amount) == (Decimal("8.00"), Decimal("8.00"))
     assert (med.balance(med.village_clinic, early), med.balance(med.village_clinic, late)) == (1, 10)
     with pytest.raises(services.StockInputInvalid):
-        services.return_dispensed(c.village_doctor, line.pk, 3, day=DAY)  # only 2 are still out
-    services.return_dispensed(c.village_doctor, line.pk, 2, day=DAY)
+        services_dispensing.return_dispensed(c.village_doctor, line.pk, 3, day=DAY)  # only 2 are still out
+    services_dispensing.return_dispensed(c.village_doctor, line.pk, 2, day=DAY)
     assert med.balance(med.village_clinic) == 13
     prescription.refresh_from_db()
     assert prescription.amount == 0
@@ -111,7 +112,7 @@ def test_who_may_dispense(med: Med) -> None:
     med.stock(med.village_clinic, AMOX, 10)
     prescription = med.prescription({AMOX: 1})
     with pytest.raises(services.NotFound):
-        services.dispense(c.other_director, prescription.pk, day=DAY)
+        services_dispensing.dispense(c.other_director, prescription.pk, day=DAY)
     with pytest.raises(services.PermissionDenied):
-        services.dispense(c.commission, prescription.pk, day=DAY)
-    assert services.dispense(c.director, prescription.pk, day=DAY).status == "dispensed"
+        services_dispensing.dispense(c.commission, prescription.pk, day=DAY)
+    assert services_dispensing.dispense(c.director, prescription.pk, day=DAY).status == "dispensed"

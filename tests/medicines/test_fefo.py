@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from tests.medicines.conftest import AMOX, DAY, Med
-from yigongti.medicines import services
+from yigongti.medicines import services, services_dispensing
 from yigongti.medicines.errors import OutOfStock
 from yigongti.medicines.models import Medicine, Movement
 
@@ -49,7 +49,7 @@ def test_a_dispensing_spans_batches_and_empties_the_earliest(med: Med) -> None:
     early = med.stock(med.village_clinic, quantity=3, expiry=DAY + dt.timedelta(days=20))
     late = med.stock(med.village_clinic, quantity=10, expiry=DAY + dt.timedelta(days=400))
     prescription = med.prescription({AMOX: 5})
-    services.dispense(med.county.village_doctor, prescription.pk, day=DAY)
+    services_dispensing.dispense(med.county.village_doctor, prescription.pk, day=DAY)
     taken = sorted(Movement.objects.filter(document=prescription.number).values_list("batch_id", "quantity"))
     assert taken == sorted([(early.pk, -3), (late.pk, -2)])
     assert (med.balance(med.village_clinic, early), med.balance(med.village_clinic, late)) == (0, 8)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.medicines.conftest import AMOX, DAY, NIFE, Med
 from yigongti.core import scope
 from yigongti.core.errors import DomainError
-from yigongti.medicines import services
+from yigongti.medicines import services, services_dispensing, services_flow
 from yigongti.medicines.models import Movement
 from yigongti.medicines.selectors import batch_balances
 
@@ -44,7 +44,7 @@ def _apply(med: Med, op: tuple[Any, ...]) -> None:
         med.stock(places[where], code, quantity, expiry=DAY + dt.timedelta(days=days))
     elif op[0] == "dispense":
         _name, code, quantity = op
-        services.dispense(c.village_doctor, med.prescription({code: quantity}).pk, day=DAY)
+        services_dispensing.dispense(c.village_doctor, med.prescription({code: quantity}).pk, day=DAY)
     elif op[0] == "write_off":
         _name, where, pick, quantity = op
         held = sorted(batch_balances(places[where].pk).items())
@@ -53,16 +53,16 @@ def _apply(med: Med, op: tuple[Any, ...]) -> None:
             services.write_off(scope.SYSTEM, places[where], batch_id, quantity, reason="damaged", day=DAY)
     elif op[0] == "requisition":
         _name, code, quantity, partial = op
-        req = services.requisition_submit(c.village_doctor, med.village_clinic, {code: quantity}, day=DAY)
-        services.requisition_decide(c.director, req.pk, approve=True)
-        services.requisition_ship(c.director, req.pk, partial=partial, day=DAY)
-        services.requisition_receive(c.village_doctor, req.pk, day=DAY)
+        req = services_flow.requisition_submit(c.village_doctor, med.village_clinic, {code: quantity}, day=DAY)
+        services_flow.requisition_decide(c.director, req.pk, approve=True)
+        services_flow.requisition_ship(c.director, req.pk, partial=partial, day=DAY)
+        services_flow.requisition_receive(c.village_doctor, req.pk, day=DAY)
     elif op[0] == "return":
         _name, pick, quantity = op
         lines = list(Movement.objects.filter(kind="dispense").values_list("prescription_line_id", flat=True)
                      .distinct().order_by("prescription_line_id"))
         if lines:
-            services.return_dispensed(c.village_doctor, lines[pick % len(lines)], quantity, day=DAY)
+            services_dispensing.return_dispensed(c.village_doctor, lines[pick % len(lines)], quantity, day=DAY)
     else:
         _name, where, deltas = op
         take = services.stocktake_start(scope.SYSTEM, places[where], day=DAY)

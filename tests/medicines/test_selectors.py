@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from tests.medicines.conftest import AMOX, DAY, NIFE, Med
-from yigongti.medicines import services
+from yigongti.medicines import services_dispensing
 from yigongti.medicines.models import Medicine
 from yigongti.medicines.selectors import alerts, consumption, essential_shares, stockout_days, stockout_since
 from yigongti.registry.models import Institution
@@ -33,11 +33,11 @@ def test_stockout_days_by_hand(med: Med) -> None:
     03-20. In March (1–31): out on 03-05 … 03-11 (7 days) and 03-20 … 03-31 (12 days) = 19."""
     c = med.county
     med.stock(med.village_clinic, AMOX, 2)
-    services.dispense(c.village_doctor, med.prescription({AMOX: 2}, day=dt.date(2026, 3, 5)).pk,
-                      day=dt.date(2026, 3, 5))
+    services_dispensing.dispense(c.village_doctor, med.prescription({AMOX: 2}, day=dt.date(2026, 3, 5)).pk,
+                                 day=dt.date(2026, 3, 5))
     med.stock(med.village_clinic, AMOX, 5, day=dt.date(2026, 3, 12))
-    services.dispense(c.village_doctor, med.prescription({AMOX: 5}, day=dt.date(2026, 3, 20)).pk,
-                      day=dt.date(2026, 3, 20))
+    services_dispensing.dispense(c.village_doctor, med.prescription({AMOX: 5}, day=dt.date(2026, 3, 20)).pk,
+                                 day=dt.date(2026, 3, 20))
     amox = Medicine.objects.get(code=AMOX)
     assert stockout_days(med.village_clinic.pk, amox.pk, dt.date(2026, 3, 1), dt.date(2026, 3, 31)) == 19
     assert stockout_days(med.village_clinic.pk, amox.pk, dt.date(2026, 3, 6), dt.date(2026, 3, 15)) == 6
@@ -53,10 +53,10 @@ def test_consumption_per_month_and_essential_shares(med: Med) -> None:
     med.item("NE01", essential=False)
     for code in (AMOX, NIFE, "NE01"):
         med.stock(med.village_clinic, code, 10)
-    services.dispense(c.village_doctor, med.prescription({AMOX: 3, "NE01": 1}).pk, day=DAY)
+    services_dispensing.dispense(c.village_doctor, med.prescription({AMOX: 3, "NE01": 1}).pk, day=DAY)
     april = dt.date(2026, 4, 8)
-    rx = services.dispense(c.village_doctor, med.prescription({NIFE: 2}, day=april).pk, day=april)
-    services.return_dispensed(c.village_doctor, rx.lines.get().pk, 1, day=april)
+    rx = services_dispensing.dispense(c.village_doctor, med.prescription({NIFE: 2}, day=april).pk, day=april)
+    services_dispensing.return_dispensed(c.village_doctor, rx.lines.get().pk, 1, day=april)
     institutions = Institution.objects.filter(pk=med.village_clinic.pk)
     rows = consumption(institutions, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     codes = dict(Medicine.objects.values_list("pk", "code"))
@@ -68,3 +68,23 @@ def test_consumption_per_month_and_essential_shares(med: Med) -> None:
     assert (share.amount, share.essential_amount) == (Decimal("26.20"), Decimal("21.20"))
     assert share.line_share == 2 / 3 and round(share.amount_share or 0, 4) == 0.8092
     assert essential_shares(institutions, dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == []
+
+
+def test_consumption_cut_months_come_from_the_movements(med: Med) -> None:
+    """Dispensed on 2 and 20 March and 3 April: whole months are read from the kept monthly use, the days
+    a range cuts out of a month from the movements — the same figures as adding up the movements."""
+    c = med.county
+    med.stock(med.village_clinic, AMOX, 20)
+    for day, boxes in ((DAY, 1), (dt.date(2026, 3, 20), 2), (dt.date(2026, 4, 3), 4)):
+        services_dispensing.dispense(c.village_doctor, med.prescription({AMOX: boxes}, day=day).pk, day=day)
+    institutions = Institution.objects.filter(pk=med.village_clinic.pk)
+
+    def quantities(start: dt.date, end: dt.date) -> list[tuple[dt.date, int]]:
+        return [(r.month, r.quantity) for r in consumption(institutions, start, end)]
+
+    march, april = dt.date(2026, 3, 1), dt.date(2026, 4, 1)
+    assert quantities(march, dt.date(2026, 4, 30)) == [(march, 3), (april, 4)]  # whole months
+    assert quantities(dt.date(2026, 3, 10), dt.date(2026, 4, 30)) == [(march, 2), (april, 4)]  # March cut
+    assert quantities(march, dt.date(2026, 4, 2)) == [(march, 3)]  # April cut before its one dispensing
+    assert quantities(dt.date(2026, 3, 3), dt.date(2026, 3, 19)) == []  # inside one month
+    assert quantities(dt.date(2026, 2, 15), dt.date(2026, 3, 2)) == [(march, 1)]

@@ -92,10 +92,10 @@ def test_the_stock_page_shows_batches_badges_and_scope(med: Med) -> None:
 def test_the_stock_card_keeps_the_running_balance(med: Med) -> None:
     batch = med.stock(med.centre, AMOX, 30)
     rx_visit = med.visit(user=med.county.director, day=DAY)
-    from yigongti.medicines import services
-    prescription = services.prescribe(med.county.director, rx_visit.pk,
-                                      [services.PrescribedItem(medicine=AMOX, quantity=4)])
-    services.dispense(med.county.director, prescription.pk, day=DAY)
+    from yigongti.medicines import services_dispensing
+    prescription = services_dispensing.prescribe(med.county.director, rx_visit.pk,
+                                                 [services_dispensing.PrescribedItem(medicine=AMOX, quantity=4)])
+    services_dispensing.dispense(med.county.director, prescription.pk, day=DAY)
     client = login("yuanzhang")
     url = f"/medicines/card/?org={med.centre.pk}&item={batch.medicine_id}"
     page = text(client.get(url))
@@ -271,10 +271,10 @@ def test_alerts_and_their_download(med: Med) -> None:
 
 
 def test_reports_and_their_downloads(med: Med) -> None:
-    from yigongti.medicines import services
+    from yigongti.medicines import services_dispensing
     med.stock(med.village_clinic, AMOX, 20)
     prescription = med.prescription({AMOX: 3})
-    services.dispense(med.county.village_doctor, prescription.pk, day=DAY)
+    services_dispensing.dispense(med.county.village_doctor, prescription.pk, day=DAY)
     client = login("yuanzhang")
     page = text(client.get("/medicines/reports/consumption/?year=2026"))
     assert 'id="consumption-XY0001"' in page

@@ -47,7 +47,7 @@ from yigongti.care.models import Diagnosis, Encounter
 from yigongti.core import clock
 from yigongti.core.rule_fixtures import rules_load
 from yigongti.core.scope import SYSTEM
-from yigongti.medicines import services
+from yigongti.medicines import services, services_flow
 from yigongti.medicines.choices import MovementKind, RequisitionStatus, WriteOffReason
 from yigongti.medicines.models import ContractPrice, Medicine, Movement, Requisition, StockTake
 from yigongti.medicines.selectors import formulary
@@ -179,8 +179,8 @@ def _through_services(seed: int, flow: Flow, today: dt.date, now: dt.datetime) -
         wanted = flow.wanted(place, today)
         if not wanted:
             continue
-        requisition = services.requisition_submit(SYSTEM, Institution.objects.get(pk=place.id), wanted,
-                                                  note=_("库存不足，请尽快配送"), day=today)
+        requisition = services_flow.requisition_submit(SYSTEM, Institution.objects.get(pk=place.id), wanted,
+                                                       note=_("库存不足，请尽快配送"), day=today)
         Requisition.objects.filter(pk=requisition.pk).update(created_at=now - dt.timedelta(hours=2))
         done["pending"] += requisition.status == RequisitionStatus.SUBMITTED
     for place in flow.places:

@@ -185,7 +185,7 @@ class Flow:
     # ------------------------------------------------------------ requisitions
 
     def submit(self, place: Place, day: dt.date) -> Doc | None:
-        """``services.requisition_submit`` to the parent institution."""
+        """``services_flow.requisition_submit`` to the parent institution."""
         wanted = self.wanted(place, day)
         if not wanted or place.parent_id is None:
             return None
@@ -213,7 +213,7 @@ class Flow:
         doc.row.update(decision_note=note, decided_at=at, decided_by_id=None)
 
     def ship(self, doc: Doc, day: dt.date) -> bool:
-        """``services.requisition_ship`` (partial): FEFO transfers out of what the supplier holds."""
+        """``services_flow.requisition_ship`` (partial): FEFO transfers out of what the supplier holds."""
         assert doc.supplier is not None
         at = self.at(day, _rng(self.seed, "ship", doc.place.code, day))
         shipped = 0
@@ -236,7 +236,7 @@ class Flow:
         return True
 
     def receive(self, doc: Doc, day: dt.date) -> None:
-        """``services.requisition_receive``: the same lots in (transfers in)."""
+        """``services_flow.requisition_receive``: the same lots in (transfers in)."""
         assert doc.supplier is not None
         at = self.at(day, _rng(self.seed, "receive", doc.place.code, day))
         for line, lot, quantity in doc.shipped:
@@ -282,7 +282,7 @@ class Flow:
     # ------------------------------------------------------------ procurement
 
     def consolidate(self, buyer: Place, day: dt.date) -> None:
-        """``services.consolidate`` (direct for the requisitions marked so): one order per supplier."""
+        """``services_flow.consolidate`` (direct for the requisitions marked so): one order per supplier."""
         docs, self.open[buyer.id] = self.open[buyer.id], []
         needs: dict[tuple[int, int], int] = defaultdict(int)
         covers: dict[tuple[int, int], list[tuple[Doc, Row]]] = defaultdict(list)
@@ -337,7 +337,7 @@ class Flow:
                 self.to_ship[buyer.id].append(doc)
 
     def deliver(self, order: Doc, day: dt.date) -> None:
-        """``services.receive_order``: each line one lot, at the line's institution at the contract price; a
+        """``services_flow.receive_order``: each line one lot, at the line's institution at the contract price; a
         direct delivery completes the centre's requisition lines it covers."""
         rng = _rng(self.seed, "delivery", order.row["buyer_id"], order.row["supplier_id"], day)
         at = self.at(day, rng)
@@ -374,7 +374,7 @@ class Flow:
     # ------------------------------------------------------------ prescriptions
 
     def prescription(self, encounter: tuple[Any, ...], drained: set[int]) -> None:
-        """``services.prescribe`` + ``services.dispense`` for a share of the outpatient visits."""
+        """``services_dispensing.prescribe`` + ``dispense`` for a share of the outpatient visits."""
         rx_share, dx_items, general, chronic, line_counts, usage = self.rx
         pk, resident_id, path, institution_id, day, clinician, dx = encounter
         place = self.by_id.get(institution_id)

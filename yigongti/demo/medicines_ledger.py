@@ -24,6 +24,7 @@ from yigongti.medicines.choices import MovementKind
 from yigongti.medicines.models import (
     Batch,
     Holding,
+    MonthlyUse,
     Movement,
     Prescription,
     PrescriptionLine,
@@ -33,13 +34,14 @@ from yigongti.medicines.models import (
     RequisitionLine,
 )
 from yigongti.medicines.services import CENT, DOCUMENTS
+from yigongti.medicines.sums import USE_KINDS, month_of
 
 from .bulk_rows import ids_draw, table_insert
 
 Row = dict[str, Any]
 # Parents before children: a row's references are resolved when its table is written.
 TABLES: list[type[models.Model]] = [Batch, PurchaseOrder, PurchaseOrderLine, Requisition, RequisitionLine,
-                                    Prescription, PrescriptionLine, Holding, Movement]
+                                    Prescription, PrescriptionLine, Holding, Movement, MonthlyUse]
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ class Ledger:
     rows: dict[type[models.Model], list[Row]] = field(default_factory=lambda: defaultdict(list))
     stock: dict[int, dict[int, dict[Lot, int]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(dict)))
-    holdings: set[tuple[int, int]] = field(default_factory=set)
+    holdings: dict[tuple[int, int], Row] = field(default_factory=dict)  # (place, lot index) → its Holding row
+    uses: dict[tuple[int, int, dt.date], Row] = field(default_factory=dict)  # (place, item, month) → MonthlyUse row
     lots: list[Lot] = field(default_factory=list)
     lot_numbers: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -118,21 +121,32 @@ class Ledger:
 
     def move(self, place: Place, lot: Lot, kind: str, quantity: int, day: dt.date, at: dt.datetime,
              **links: Any) -> Row:
-        """One movement, as ``services._move`` writes it (and its holding, the first time)."""
+        """One movement, as ``services._move`` writes it: its holding (the first time) and the holding's
+        balance, and for dispensing and returns the month's use."""
         assert quantity and (kind == MovementKind.ADJUSTMENT or (quantity > 0) == (kind in (
             MovementKind.RECEIPT, MovementKind.TRANSFER_IN, MovementKind.RETURN))), (kind, quantity)
         held = self.stock[place.id][lot.medicine_id]
         held[lot] = held.get(lot, 0) + quantity
         assert held[lot] >= 0, (place.code, lot.row["lot"], held[lot])
-        if (place.id, lot.index) not in self.holdings:
-            self.holdings.add((place.id, lot.index))
-            self.add(Holding, {"institution_id": place.id, "batch_id": lot.row, "medicine_id": lot.medicine_id,
-                               "path": place.path})
+        holding = self.holdings.get((place.id, lot.index))
+        if holding is None:
+            holding = self.holdings[(place.id, lot.index)] = self.add(Holding, {
+                "institution_id": place.id, "batch_id": lot.row, "medicine_id": lot.medicine_id, "path": place.path,
+                "quantity": 0})
+        holding["quantity"] = held[lot]
+        amount = (lot.price * quantity).quantize(CENT)
+        if kind in USE_KINDS:
+            use = self.uses.get((place.id, lot.medicine_id, month_of(day)))
+            if use is None:
+                use = self.uses[(place.id, lot.medicine_id, month_of(day))] = self.add(MonthlyUse, {
+                    "institution_id": place.id, "medicine_id": lot.medicine_id, "month": month_of(day),
+                    "quantity": 0, "amount": Decimal("0")})
+            use["quantity"] -= quantity
+            use["amount"] -= amount
         return self.add(Movement, {
             "institution_id": place.id, "path": place.path, "batch_id": lot.row, "medicine_id": lot.medicine_id,
-            "kind": kind, "quantity": quantity, "unit_price": lot.price,
-            "amount": (lot.price * quantity).quantize(CENT), "moved_on": day, "created_at": at,
-            "created_by_id": None, **links})
+            "kind": kind, "quantity": quantity, "unit_price": lot.price, "amount": amount, "moved_on": day,
+            "created_at": at, "created_by_id": None, **links})
 
     def document(self, model: type[models.Model], day: dt.date, row: Row) -> Row:
         """A document row; its number (prefix, year, id) is given when its id is drawn."""

@@ -26,14 +26,8 @@ class InsuranceConfig(AppConfig):
 
 
 def _on_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) -> None:
-    from django.db.models import CharField, Value
-    from django.db.models.functions import Concat, Substr
-
-    from yigongti.core.tree import subtree_q
+    from yigongti.core.tree import subtree_move
 
     from .models import HouseholdEnrolment
 
-    if old == new:
-        return
-    HouseholdEnrolment._base_manager.filter(subtree_q(old, "path")).update(
-        path=Concat(Value(new), Substr("path", len(old) + 1), output_field=CharField()))
+    subtree_move(HouseholdEnrolment._base_manager.all(), old, new)

@@ -24,6 +24,7 @@ from .models import (
     FormularyEntry,
     Holding,
     Medicine,
+    MonthlyUse,
     Movement,
     Prescription,
     PurchaseOrder,
@@ -84,9 +85,18 @@ class BatchAdmin(ReadOnlyAdmin):
 
 @admin.register(Holding)
 class HoldingAdmin(_ScopedAdmin):
-    list_display = ("institution", "medicine", "batch")
+    list_display = ("institution", "medicine", "batch", "quantity")
     search_fields = ("institution__code", "medicine__code", "batch__lot")
     list_select_related = ("institution", "medicine", "batch")
+
+
+@admin.register(MonthlyUse)
+class MonthlyUseAdmin(_ScopedAdmin):
+    path_field = "institution__path"
+    list_display = ("month", "institution", "medicine", "quantity", "amount")
+    search_fields = ("institution__code", "medicine__code", "medicine__generic_name")
+    date_hierarchy = "month"
+    list_select_related = ("institution", "medicine")
 
 
 @admin.register(Movement)

@@ -26,7 +26,7 @@ from yigongti.core.tree import subtree_q
 from yigongti.registry.choices import Tier
 from yigongti.registry.models import Institution
 
-from . import selectors, services
+from . import selectors, services, services_dispensing, services_flow
 from .api_schemas import (
     AlertOut,
     AlertQuery,
@@ -203,12 +203,12 @@ def prescription_out(p: Prescription) -> dict[str, Any]:
 
 
 def _requisition(user: Any, pk: int) -> Requisition:
-    return scope.get_visible(user, services.requisitions_visible(user).select_related("institution", "supplier"),
+    return scope.get_visible(user, services_flow.requisitions_visible(user).select_related("institution", "supplier"),
                              path_field=("path", "supplier_path"), pk=pk)
 
 
 def _order(user: Any, pk: int) -> PurchaseOrder:
-    return scope.get_visible(user, services.orders_visible(user).select_related("buyer", "supplier"), pk=pk)
+    return scope.get_visible(user, services_flow.orders_visible(user).select_related("buyer", "supplier"), pk=pk)
 
 
 def _prescription(request: HttpRequest, pk: int) -> dict[str, Any]:
@@ -298,7 +298,7 @@ def alerts(request: HttpRequest, params: Query[AlertQuery]) -> Any:
 def requisition_index(request: HttpRequest, filters: Query[RequisitionFilters], page: Query[PageParams]) -> Any:
     try:
         user = _reader(request)
-        queryset = services.requisitions_visible(user).select_related("institution", "supplier")
+        queryset = services_flow.requisitions_visible(user).select_related("institution", "supplier")
         if _status(filters.status, RequisitionStatus):
             queryset = queryset.filter(status=filters.status)
         if filters.org.strip():
@@ -316,7 +316,7 @@ def requisition_new(request: HttpRequest, data: RequisitionIn) -> Any:
     user = caller(request)
     try:
         institution = _org(user, data.org)
-        requisition = services.requisition_submit(user, institution, data.lines, note=data.note, request=request)
+        requisition = services_flow.requisition_submit(user, institution, data.lines, note=data.note, request=request)
         out = requisition_out(_requisition(user, requisition.pk))
     except DomainError as exc:
         return domain_problem(exc)
@@ -332,47 +332,52 @@ def requisition_detail(request: HttpRequest, requisition_id: str) -> Any:
         return domain_problem(exc)
 
 
-def _requisition_step(request: HttpRequest, requisition_id: str, step: Any) -> Any:
+def _step(request: HttpRequest, document_id: str, step: Any, out: Any) -> Any:
+    """One step of a document's flow: ``step(user, pk)`` → the document as ``out(user, pk)`` reads it back."""
     user = caller(request)
     try:
-        requisition = step(user, _pk(requisition_id))
-        return requisition_out(_requisition(user, requisition.pk))
+        document = step(user, _pk(document_id))
+        return out(user, document.pk)
     except DomainError as exc:
         return domain_problem(exc)
+
+
+def _requisition_step(request: HttpRequest, requisition_id: str, step: Any) -> Any:
+    return _step(request, requisition_id, step, lambda user, pk: requisition_out(_requisition(user, pk)))
 
 
 @router.post("/requisitions/{requisition_id}/approve", response={200: RequisitionOut, **ACT_PROBLEMS},
              summary="审批: approve (per line, the asked quantity by default)")
 def requisition_approve(request: HttpRequest, requisition_id: str, data: ApproveIn) -> Any:
-    return _requisition_step(request, requisition_id, lambda user, pk: services.requisition_decide(
+    return _requisition_step(request, requisition_id, lambda user, pk: services_flow.requisition_decide(
         user, pk, approve=True, approved=data.approved, note=data.note, request=request))
 
 
 @router.post("/requisitions/{requisition_id}/reject", response={200: RequisitionOut, **ACT_PROBLEMS},
              summary="驳回 (a note is required)")
 def requisition_reject(request: HttpRequest, requisition_id: str, data: NoteIn) -> Any:
-    return _requisition_step(request, requisition_id, lambda user, pk: services.requisition_decide(
+    return _requisition_step(request, requisition_id, lambda user, pk: services_flow.requisition_decide(
         user, pk, approve=False, note=data.note, request=request))
 
 
 @router.post("/requisitions/{requisition_id}/ship", response={200: RequisitionOut, **ACT_PROBLEMS},
              summary="配送: first-expiry-first-out from the supplier's stock (`partial`: what is in stock)")
 def requisition_ship(request: HttpRequest, requisition_id: str, data: ShipIn) -> Any:
-    return _requisition_step(request, requisition_id, lambda user, pk: services.requisition_ship(
+    return _requisition_step(request, requisition_id, lambda user, pk: services_flow.requisition_ship(
         user, pk, partial=data.partial, request=request))
 
 
 @router.post("/requisitions/{requisition_id}/receive", response={200: RequisitionOut, **ACT_PROBLEMS},
              summary="收货: the batches shipped come in")
 def requisition_receive(request: HttpRequest, requisition_id: str) -> Any:
-    return _requisition_step(request, requisition_id, lambda user, pk: services.requisition_receive(
+    return _requisition_step(request, requisition_id, lambda user, pk: services_flow.requisition_receive(
         user, pk, request=request))
 
 
 @router.post("/requisitions/{requisition_id}/cancel", response={200: RequisitionOut, **ACT_PROBLEMS},
              summary="撤销 by the requester (while submitted)")
 def requisition_cancel(request: HttpRequest, requisition_id: str) -> Any:
-    return _requisition_step(request, requisition_id, lambda user, pk: services.requisition_cancel(
+    return _requisition_step(request, requisition_id, lambda user, pk: services_flow.requisition_cancel(
         user, pk, request=request))
 
 
@@ -385,7 +390,7 @@ def order_consolidate(request: HttpRequest, data: ConsolidateIn) -> Any:
     user = caller(request)
     try:
         buyer = _org(user, data.org)
-        result = services.consolidate(user, buyer, direct=data.direct, request=request)
+        result = services_flow.consolidate(user, buyer, direct=data.direct, request=request)
         orders = [order_out(_order(user, o.pk)) for o in result.orders]
     except DomainError as exc:
         return domain_problem(exc)
@@ -395,7 +400,7 @@ def order_consolidate(request: HttpRequest, data: ConsolidateIn) -> Any:
 @router.get("/orders", response={200: Page[OrderOut], **READ_PROBLEMS}, summary="Purchase orders in scope")
 def order_index(request: HttpRequest, filters: Query[OrderFilters], page: Query[PageParams]) -> Any:
     try:
-        queryset = services.orders_visible(_reader(request)).select_related("buyer", "supplier")
+        queryset = services_flow.orders_visible(_reader(request)).select_related("buyer", "supplier")
         if _status(filters.status, OrderStatus):
             queryset = queryset.filter(status=filters.status)
     except DomainError as exc:
@@ -413,34 +418,29 @@ def order_detail(request: HttpRequest, order_id: str) -> Any:
 
 
 def _order_step(request: HttpRequest, order_id: str, step: Any) -> Any:
-    user = caller(request)
-    try:
-        order = step(user, _pk(order_id))
-        return order_out(_order(user, order.pk))
-    except DomainError as exc:
-        return domain_problem(exc)
+    return _step(request, order_id, step, lambda user, pk: order_out(_order(user, pk)))
 
 
 @router.post("/orders/{order_id}/approve", response={200: OrderOut, **ACT_PROBLEMS},
              summary="审批下单: the order goes to the supplier")
 def order_approve(request: HttpRequest, order_id: str) -> Any:
-    return _order_step(request, order_id, lambda user, pk: services.order_decide(
+    return _order_step(request, order_id, lambda user, pk: services_flow.order_decide(
         user, pk, approve=True, request=request))
 
 
 @router.post("/orders/{order_id}/cancel", response={200: OrderOut, **ACT_PROBLEMS},
              summary="撤销 a draft order (its requisition lines may be ordered again)")
 def order_cancel(request: HttpRequest, order_id: str) -> Any:
-    return _order_step(request, order_id, lambda user, pk: services.order_decide(
+    return _order_step(request, order_id, lambda user, pk: services_flow.order_decide(
         user, pk, approve=False, request=request))
 
 
 @router.post("/orders/{order_id}/receive", response={200: OrderOut, **ACT_PROBLEMS},
              summary="到货验收: delivered lots, never more than ordered (直送 completes the requisitions)")
 def order_receive(request: HttpRequest, order_id: str, data: ReceiveOrderIn) -> Any:
-    deliveries = [services.Delivery(line_id=d.line_id, lot=d.lot, expiry=d.expiry, quantity=d.quantity,
-                                    manufacturer=d.manufacturer) for d in data.deliveries]
-    return _order_step(request, order_id, lambda user, pk: services.receive_order(
+    deliveries = [services_flow.Delivery(line_id=d.line_id, lot=d.lot, expiry=d.expiry, quantity=d.quantity,
+                                         manufacturer=d.manufacturer) for d in data.deliveries]
+    return _order_step(request, order_id, lambda user, pk: services_flow.receive_order(
         user, pk, deliveries, request=request))
 
 
@@ -452,10 +452,10 @@ def order_receive(request: HttpRequest, order_id: str, data: ReceiveOrderIn) -> 
 def prescription_new(request: HttpRequest, data: PrescriptionIn) -> Any:
     user = caller(request)
     try:
-        items = [services.PrescribedItem(medicine=i.medicine, quantity=i.quantity, usage=i.usage, days=i.days)
-                 for i in data.items]
-        prescription = services.prescribe(user, data.encounter_id, items, prescriber=data.prescriber,
-                                          request=request)
+        items = [services_dispensing.PrescribedItem(medicine=i.medicine, quantity=i.quantity, usage=i.usage,
+                                                    days=i.days) for i in data.items]
+        prescription = services_dispensing.prescribe(user, data.encounter_id, items, prescriber=data.prescriber,
+                                                     request=request)
         out = _prescription(request, prescription.pk)
     except DomainError as exc:
         return domain_problem(exc)
@@ -472,24 +472,20 @@ def prescription_detail(request: HttpRequest, prescription_id: str) -> Any:
 
 
 def _prescription_step(request: HttpRequest, prescription_id: str, step: Any) -> Any:
-    try:
-        prescription = step(caller(request), _pk(prescription_id))
-        return _prescription(request, prescription.pk)
-    except DomainError as exc:
-        return domain_problem(exc)
+    return _step(request, prescription_id, step, lambda _user, pk: _prescription(request, pk))
 
 
 @router.post("/prescriptions/{prescription_id}/dispense", response={200: PrescriptionOut, **ACT_PROBLEMS},
              summary="发药: first-expiry-first-out at the batches' price (零差率), all lines or none")
 def prescription_dispense(request: HttpRequest, prescription_id: str) -> Any:
-    return _prescription_step(request, prescription_id, lambda user, pk: services.dispense(
+    return _prescription_step(request, prescription_id, lambda user, pk: services_dispensing.dispense(
         user, pk, request=request))
 
 
 @router.post("/prescriptions/{prescription_id}/cancel", response={200: PrescriptionOut, **ACT_PROBLEMS},
              summary="作废 an open prescription")
 def prescription_cancel(request: HttpRequest, prescription_id: str) -> Any:
-    return _prescription_step(request, prescription_id, lambda user, pk: services.prescription_cancel(
+    return _prescription_step(request, prescription_id, lambda user, pk: services_dispensing.prescription_cancel(
         user, pk, request=request))
 
 
@@ -501,7 +497,7 @@ def prescription_return(request: HttpRequest, prescription_id: str, data: Return
                                          path_field=selectors.BOTH_PATHS, pk=pk)
         if not prescription.lines.filter(pk=data.line_id).exists():
             raise ValidationFailed(field="line_id", reason=_("不是该处方的明细"))
-        services.return_dispensed(user, data.line_id, data.quantity, request=request)
+        services_dispensing.return_dispensed(user, data.line_id, data.quantity, request=request)
         return prescription
 
     return _prescription_step(request, prescription_id, step)

@@ -26,16 +26,10 @@ class MedicinesConfig(AppConfig):
 
 def _on_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) -> None:
     """A re-parented division: the institution paths stored on stock rows and documents follow it."""
-    from django.db.models import CharField, Value
-    from django.db.models.functions import Concat, Substr
-
-    from yigongti.core.tree import subtree_q
+    from yigongti.core.tree import subtree_move
 
     from .models import Holding, Movement, PurchaseOrder, Requisition, StockTake
 
-    if old == new:
-        return
     for model, field in ((Holding, "path"), (Movement, "path"), (Requisition, "path"),
                          (Requisition, "supplier_path"), (PurchaseOrder, "path"), (StockTake, "path")):
-        model._base_manager.filter(subtree_q(old, field)).update(
-            **{field: Concat(Value(new), Substr(field, len(old) + 1), output_field=CharField())})
+        subtree_move(model._base_manager.all(), old, new, field)

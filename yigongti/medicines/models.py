@@ -9,7 +9,11 @@ purchase orders, prescriptions and stock takes.
 - Stock: :class:`Batch` (an item's lot with its expiry and purchase price), :class:`Holding` (a
   batch at an institution: the row locked while its stock moves) and :class:`Movement` — receipts,
   transfers, dispensing, returns, adjustments and write-offs. **The balance is the sum of the
-  movements**; no stored number is ever edited.
+  movements**; no stored number is ever edited. Two sums are kept beside the ledger so that reading
+  them does not mean adding up millions of rows: :attr:`Holding.quantity` (the batch's balance) and
+  :class:`MonthlyUse` (what an institution dispensed of an item in a month). Both are written in the
+  same transaction as the movement that changes them, by the ledger's one writer, and the ledger
+  check compares them with the movements.
 - Flow: :class:`Requisition` (请领: village → township centre → county hospital), consolidated at the
   county into :class:`PurchaseOrder` per supplier, received at the county or delivered directly.
 - :class:`Prescription` (处方) of an encounter, dispensed first-expiry-first-out.
@@ -146,18 +150,24 @@ class Batch(models.Model):
 
 
 class Holding(models.Model):
-    """库位 — a batch held at an institution. It stores no quantity: it is the row locked (``SELECT …
-    FOR UPDATE``) while that stock moves, so two dispensings of the last box queue on it."""
+    """库位 — a batch held at an institution: the row locked (``SELECT … FOR UPDATE``) while that
+    stock moves, so two dispensings of the last box queue on it.
+
+    ``quantity`` (结存) is the sum of the batch's movements there, added to in the same statement
+    block as each movement is written (``services._move``) and never set by hand; the database
+    refuses it below zero, a second guard behind the lock. The ledger check recomputes it."""
 
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="holdings")
     medicine = models.ForeignKey(Medicine, on_delete=models.PROTECT, related_name="+")
     path = models.CharField(_("机构路径"), max_length=255, db_index=True)
+    quantity = models.IntegerField(_("结存"), default=0)
 
     class Meta:
         verbose_name = _("库位")
         verbose_name_plural = _("库位")
-        constraints = [models.UniqueConstraint(fields=["institution", "batch"], name="medicines_holding_unique")]
+        constraints = [models.UniqueConstraint(fields=["institution", "batch"], name="medicines_holding_unique"),
+                       models.CheckConstraint(condition=Q(quantity__gte=0), name="medicines_holding_not_negative")]
         indexes = [models.Index(fields=["institution", "medicine"], name="medicines_holding_inst_med")]
 
 
@@ -417,3 +427,24 @@ class Movement(models.Model):
                            | Q(kind="adjustment")),
                 name="medicines_movement_sign"),
         ]
+
+
+class MonthlyUse(models.Model):
+    """月消耗 — what an institution dispensed of an item in a month, net of returns: the sum of its
+    dispensing and return movements, kept like :attr:`Holding.quantity` (never set by hand; the
+    ledger check recomputes it). The monthly consumption report reads it instead of the ledger."""
+
+    institution = models.ForeignKey(Institution, verbose_name=_("机构"), on_delete=models.PROTECT,
+                                    related_name="+", db_index=False)
+    medicine = models.ForeignKey(Medicine, verbose_name=_("药品"), on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
+    month = models.DateField(_("月份"))  # the first day of the month
+    quantity = models.IntegerField(_("消耗数量"), default=0)
+    amount = models.DecimalField(_("消耗金额"), max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("月消耗")
+        verbose_name_plural = _("月消耗")
+        constraints = [models.UniqueConstraint(fields=["institution", "medicine", "month"],
+                                               name="medicines_monthlyuse_unique")]
+        indexes = [models.Index(fields=["month", "institution"], name="medicines_use_month")]

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
@@ -23,7 +22,17 @@ from yigongti.core import scope
 from yigongti.registry.models import Institution
 
 from .choices import MovementKind, PrescriptionStatus
-from .models import Batch, ContractPrice, FormularyEntry, Medicine, Movement, Prescription, PrescriptionLine
+from .models import (
+    Batch,
+    ContractPrice,
+    FormularyEntry,
+    Holding,
+    Medicine,
+    MonthlyUse,
+    Movement,
+    Prescription,
+    PrescriptionLine,
+)
 
 BOTH_PATHS = ("path", "institution_path")
 EXPIRING_DAYS = 90  # 近效期: expiring within this many days (the default of the alerts)
@@ -59,7 +68,13 @@ def price_on(medicine: Medicine, day: dt.date) -> ContractPrice | None:
 
 def batch_balances(institution_id: int, *, medicine_ids: Iterable[int] | None = None,
                    until: dt.date | None = None) -> dict[int, int]:
-    """Batch id → quantity on hand at the institution: the sum of its movements (up to ``until``)."""
+    """Batch id → quantity on hand at the institution: the sum of its movements — as kept on its holdings
+    (:attr:`Holding.quantity`), or added up from the movements up to ``until`` (a past day's balance)."""
+    if until is None:
+        holdings = Holding.objects.filter(institution_id=institution_id).exclude(quantity=0)
+        if medicine_ids is not None:
+            holdings = holdings.filter(medicine_id__in=list(medicine_ids))
+        return dict(holdings.values_list("batch_id", "quantity"))
     movements = Movement.objects.filter(institution_id=institution_id)
     if medicine_ids is not None:
         movements = movements.filter(medicine_id__in=list(medicine_ids))
@@ -226,19 +241,35 @@ class ConsumptionRow:
 
 
 def consumption(institutions: QuerySet[Institution], start: dt.date, end: dt.date) -> list[ConsumptionRow]:
-    """Dispensed (net of returns) quantity and amount per month, institution and item (月消耗)."""
-    rows = (Movement.objects.filter(institution__in=institutions, moved_on__gte=start, moved_on__lte=end,
-                                    kind__in=[MovementKind.DISPENSE, MovementKind.RETURN])
-            .annotate(month=TruncMonth("moved_on")).values_list("month", "institution_id", "medicine_id")
-            .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by("month", "institution_id",
-                                                                              "medicine_id"))
-    with transaction.atomic():
-        if connection.vendor == "postgresql":  # a county's year groups ~100k rows: hash them in memory, not on disk
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-        found = list(rows)
-    return [ConsumptionRow(_as_date(month), inst, med, -quantity, -amount)
-            for month, inst, med, quantity, amount in found if quantity]
+    """Dispensed (net of returns) quantity and amount per month, institution and item (月消耗): whole
+    months from :class:`MonthlyUse`, the days of a month the range cuts from the movements."""
+    first = start if start.day == 1 else _month_after(start)  # the whole months are [first, after)
+    after = _month_after(end) if _month_after(end) - dt.timedelta(days=1) == end else end.replace(day=1)
+    found: dict[tuple[dt.date, int, int], list[Any]] = defaultdict(lambda: [0, Decimal("0")])
+    parts = [(start, end)]
+    if first < after:
+        for month, inst, med, quantity, amount in MonthlyUse.objects.filter(
+                institution__in=institutions, month__gte=first, month__lt=after).values_list(
+                "month", "institution_id", "medicine_id", "quantity", "amount"):
+            found[(month, inst, med)] = [quantity, amount]
+        parts = [(start, first - dt.timedelta(days=1)), (after, end)]
+    for low, high in parts:
+        if low > high:
+            continue
+        for month, inst, med, quantity, amount in (
+                Movement.objects.filter(institution__in=institutions, moved_on__gte=low, moved_on__lte=high,
+                                        kind__in=[MovementKind.DISPENSE, MovementKind.RETURN])
+                .annotate(month=TruncMonth("moved_on")).values_list("month", "institution_id", "medicine_id")
+                .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by()):
+            row = found[(_as_date(month), inst, med)]
+            row[0] -= quantity
+            row[1] -= amount
+    return [ConsumptionRow(month, inst, med, quantity, amount)
+            for (month, inst, med), (quantity, amount) in sorted(found.items()) if quantity]
+
+
+def _month_after(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 def _as_date(value: Any) -> dt.date:

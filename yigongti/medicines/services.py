@@ -1,17 +1,16 @@
-"""Writes of the medicines app: every change of stock is a :class:`~.models.Movement`.
+"""Writes of the medicines app: the stock ledger — every change of stock is a :class:`~.models.Movement`,
+written by :func:`_move` alone, which also keeps the holding's balance and the month's use.
 
-- **Receipts** (:func:`receive`, :func:`receive_order`): an item of the catalogue, a lot with an expiry
-  after the day, a positive whole quantity, at the contracted price (零差率: sold at it).
-- **Requisitions** (:func:`requisition_submit` → :func:`requisition_decide` → :func:`requisition_ship`
-  → :func:`requisition_receive`): a village clinic asks its township centre, a township centre the
-  county hospital; the supplier ships first-expiry-first-out (a transfer out) and the requester
-  receives the same batches (a transfer in).
-- **Procurement** (:func:`consolidate` → :func:`order_approve` → :func:`receive_order`): the county
-  turns the approved requisitions and its own shortfall into one purchase order per contracted
-  supplier, delivered to the county or directly (直送) to the requesting centre.
-- **Dispensing** (:func:`prescribe`, :func:`dispense`, :func:`return_dispensed`): FEFO at the
-  batches' price; an item not on the institution tier's list or not in stock is refused.
-- **Write-offs** and **stock takes** (:func:`write_off`, :func:`stocktake_*`).
+- **Who may act** (:func:`check_may_act`) and **input** (quantities, dates, catalogue items named by field).
+- **Receipts** (:func:`receive`): an item of the catalogue, a lot with an expiry after the day, a positive
+  whole quantity, at the contracted price (零差率: sold at it). **Write-offs** (:func:`write_off`).
+- **FEFO** (:func:`fefo`), used by shipping (:mod:`.services_flow`) and dispensing
+  (:mod:`.services_dispensing`).
+- **Stock takes** (:func:`stocktake_start`, :func:`stocktake_count`, :func:`stocktake_post`) and the
+  **ledger check** (:func:`ledger_check`); :func:`rebuild_sums` after rows written in bulk.
+
+Requisitions and procurement are in :mod:`.services_flow`, prescriptions and dispensing in
+:mod:`.services_dispensing`.
 
 Stock never goes negative: every movement that takes stock locks the institution's :class:`Holding`
 rows of the item (ordered by item, then batch) and re-reads the balance under the lock, so two
@@ -23,30 +22,28 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Window
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.accounts.models import Role
-from yigongti.care.models import Encounter
 from yigongti.core import audit, clock, scope
 from yigongti.core.errors import NotFound, PermissionDenied
 from yigongti.core.models import AuditAction
 from yigongti.registry.choices import Tier
 from yigongti.registry.models import Institution
 
+from . import sums
 from .choices import (
     SIGN,
     MovementKind,
-    OrderStatus,
-    PrescriptionStatus,
     RequisitionStatus,
     StockTakeStatus,
     WriteOffReason,
@@ -56,17 +53,12 @@ from .models import (
     Batch,
     Holding,
     Medicine,
+    MonthlyUse,
     Movement,
-    Prescription,
-    PrescriptionLine,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    Requisition,
-    RequisitionLine,
     StockTake,
     StockTakeLine,
 )
-from .selectors import BOTH_PATHS, batch_balances, formulary, on_day, prescriptions_visible, price_on
+from .selectors import batch_balances, formulary, on_day, price_on
 
 # Who keeps stock: village doctors at their clinic, township staff at their centre and its clinics,
 # the county hospital (its pharmacy buys for the 医共体). The health commission reads only.
@@ -76,6 +68,7 @@ READ_ROLES = (*STOCK_ROLES, Role.HEALTH_COMMISSION)
 SUPPLYING_ROLES = (Role.TOWNSHIP_STAFF, Role.TOWNSHIP_DIRECTOR, Role.COUNTY_CLINICIAN, Role.ADMIN)
 MAX_QUANTITY = 1_000_000
 CENT = Decimal("0.01")
+HALF_FEN = Decimal("0.005001")  # a correctly rounded amount is within half a fen of quantity × price
 DOCUMENTS = {"medicines.requisition": "RQ", "medicines.purchaseorder": "PO", "medicines.prescription": "RX",
              "medicines.stocktake": "PD"}
 
@@ -208,11 +201,39 @@ def _move(actor: Any, institution: Institution, batch: Batch, kind: str, quantit
     if quantity == 0 or (sign and (quantity > 0) != (sign > 0)):
         raise _invalid("quantity", _("%(kind)s 的数量符号不对：%(quantity)s") % {
             "kind": MovementKind(kind).label, "quantity": quantity})
-    _holding(institution, batch)
-    return Movement.objects.create(
+    holding = _holding(institution, batch)
+    movement = Movement.objects.create(
         institution=institution, path=institution.path, batch=batch, medicine_id=batch.medicine_id, kind=kind,
         quantity=quantity, unit_price=batch.unit_price, amount=(batch.unit_price * quantity).quantize(CENT),
         moved_on=day, created_by=_user(actor), **links)
+    _sums_add(holding, movement, institution)
+    return movement
+
+
+def _sums_add(holding: Holding, movement: Movement, institution: Institution) -> None:
+    """Add the movement to the holding's balance and, for dispensing and returns, to the month's use.
+    The balance may not fall below zero (a database check): were the lock ever skipped, the second
+    taker of the last box is still refused, never left below zero."""
+    added = Holding.objects.filter(pk=holding.pk)
+    if movement.quantity > 0:
+        added.update(quantity=F("quantity") + movement.quantity)
+    else:
+        try:
+            with transaction.atomic():
+                added.update(quantity=F("quantity") + movement.quantity)
+        except IntegrityError as exc:
+            batch = movement.batch
+            raise OutOfStock(institution=institution.name, item=f"{batch.medicine.label} {batch.lot}",
+                             wanted=-movement.quantity, available=added.values_list("quantity", flat=True).first() or 0,
+                             field="quantity") from exc
+    if movement.kind in sums.USE_KINDS:
+        sums.use_add(MonthlyUse, institution.pk, movement.medicine_id, movement.moved_on, -movement.quantity,
+                     -movement.amount)
+
+
+def rebuild_sums(institution_ids: Iterable[int] | None = None) -> None:
+    """Recompute the balances and monthly use from the movements, after rows were written in bulk."""
+    sums.rebuild(Holding, Movement, MonthlyUse, institution_ids)
 
 
 def fefo(institution: Institution, medicine: Medicine, quantity: int, day: dt.date) -> list[tuple[Batch, int]]:
@@ -328,484 +349,9 @@ def write_off(actor: Any, institution: Institution, batch_id: int, quantity: Any
     return movement
 
 
-# ---------------------------------------------------------------- requisitions
-
-
-def supplier_of(institution: Institution) -> Institution:
-    """Who supplies an institution: its parent (village clinic → township centre → county hospital)."""
-    if institution.parent_id is None or institution.tier == Tier.COUNTY:
-        raise _invalid("institution", _("%(institution)s 没有上级供货机构（县级机构向配送企业采购）") % {
-            "institution": institution.name})
-    return Institution.objects.get(pk=institution.parent_id)
-
-
-def requisitions_visible(actor: Any) -> Any:
-    """Requisitions of institutions in the caller's scope, as requester or as supplier."""
-    return scope.visible(actor, Requisition.objects.all(), path_field=("path", "supplier_path"))
-
-
-@transaction.atomic
-def requisition_submit(actor: Any, institution: Institution, lines: Mapping[Any, Any], *, note: str = "",
-                       day: dt.date | None = None, request: Any = None) -> Requisition:
-    """请领: ask the supplying institution for these items (code → quantity), all on the tier's list."""
-    check_may_act(actor, institution)
-    day = day or clock.today()
-    supplier = supplier_of(institution)
-    wanted: dict[int, tuple[Medicine, int]] = {}
-    for code, quantity in lines.items():
-        if quantity in (None, "", 0, "0"):
-            continue
-        medicine = medicine_of(code, f"lines[{code}]", day)
-        _check_listed(medicine, institution, day, f"lines[{code}]")
-        count = quantity_of(quantity, f"lines[{code}]")
-        if medicine.pk in wanted:
-            raise _invalid(f"lines[{code}]", _("同一药品只能请领一行"))
-        wanted[medicine.pk] = (medicine, count)
-    if not wanted:
-        raise _invalid("lines", _("至少请领一种药品"))
-    requisition = Requisition.objects.create(
-        number=_placeholder(), institution=institution, path=institution.path, supplier=supplier,
-        supplier_path=supplier.path, note=note[:200], created_by=_user(actor))
-    _number(requisition, day)
-    RequisitionLine.objects.bulk_create(RequisitionLine(requisition=requisition, medicine=medicine, quantity=count)
-                                        for medicine, count in wanted.values())
-    _audit(actor, AuditAction.CREATE, requisition, institution.path, request, number=requisition.number,
-           lines=len(wanted))
-    return requisition
-
-
-def _locked_requisition(actor: Any, requisition_id: int) -> Requisition:
-    return scope.get_visible(actor, Requisition.objects.select_for_update().select_related("institution", "supplier"),
-                             path_field=("path", "supplier_path"), pk=requisition_id)
-
-
 def _require_status(document: Any, action: Any, *statuses: str) -> None:
     if document.status not in statuses:
         raise WrongStatus(document=document.number, status=document.get_status_display(), action=action)
-
-
-@transaction.atomic
-def requisition_cancel(actor: Any, requisition_id: int, *, request: Any = None) -> Requisition:
-    requisition = _locked_requisition(actor, requisition_id)
-    check_may_act(actor, requisition.institution)
-    _require_status(requisition, _("撤销"), RequisitionStatus.SUBMITTED)
-    requisition.status = RequisitionStatus.CANCELLED
-    requisition.save(update_fields=["status"])
-    _audit(actor, AuditAction.UPDATE, requisition, requisition.path, request, status="cancelled")
-    return requisition
-
-
-@transaction.atomic
-def requisition_decide(actor: Any, requisition_id: int, *, approve: bool, approved: Mapping[int, Any] | None = None,
-                       note: str = "", request: Any = None) -> Requisition:
-    """审批: the supplier approves (each line's quantity, by line id; the requested one by default) or rejects."""
-    requisition = _locked_requisition(actor, requisition_id)
-    check_may_act(actor, requisition.supplier, supplying=True)
-    _require_status(requisition, _("审批"), RequisitionStatus.SUBMITTED)
-    if approve:
-        lines = list(requisition.lines.all())
-        given = {str(key): value for key, value in (approved or {}).items()}
-        for line in lines:
-            value = given.pop(str(line.pk), line.quantity)
-            line.approved = quantity_of(value, f"approved[{line.pk}]", allow_zero=True)
-        if given:
-            raise _invalid("approved", _("不属于该请领单的明细：%(lines)s") % {"lines": ", ".join(map(str, given))})
-        if not any(line.approved for line in lines):
-            raise _invalid("approved", _("批准数量全为 0：请驳回"))
-        RequisitionLine.objects.bulk_update(lines, ["approved"])
-    elif not note.strip():
-        raise _invalid("note", _("驳回须说明理由"))
-    requisition.status = RequisitionStatus.APPROVED if approve else RequisitionStatus.REJECTED
-    requisition.decision_note = note[:200]
-    requisition.decided_at, requisition.decided_by = timezone.now(), _user(actor)
-    requisition.save(update_fields=["status", "decision_note", "decided_at", "decided_by"])
-    _audit(actor, AuditAction.UPDATE, requisition, requisition.path, request, status=requisition.status)
-    return requisition
-
-
-@transaction.atomic
-def requisition_ship(actor: Any, requisition_id: int, *, partial: bool = False, day: dt.date | None = None,
-                     request: Any = None) -> Requisition:
-    """配送: the supplier's stock goes out first-expiry-first-out (transfers out). Without ``partial``, a
-    line the supplier cannot fill refuses the whole shipment; with it, what is in stock goes."""
-    requisition = _locked_requisition(actor, requisition_id)
-    check_may_act(actor, requisition.supplier, supplying=True)
-    _require_status(requisition, _("配送"), RequisitionStatus.APPROVED)
-    day = day or clock.today()
-    supplier = requisition.supplier
-    lines = [line for line in requisition.lines.select_related("medicine") if (line.approved or 0) > line.shipped]
-    _lock(supplier, sorted({line.medicine_id for line in lines}))
-    shipped = 0
-    for line in lines:
-        wanted = (line.approved or 0) - line.shipped
-        try:
-            taken = fefo(supplier, line.medicine, wanted, day)
-        except OutOfStock as exc:
-            if not partial:
-                raise
-            available = int(exc.params["available"])
-            taken = fefo(supplier, line.medicine, available, day) if available else []
-        for batch, quantity in taken:
-            _move(actor, supplier, batch, MovementKind.TRANSFER_OUT, -quantity, day,
-                  counterpart=requisition.institution, document=requisition.number, requisition_line=line)
-            line.shipped += quantity
-            shipped += quantity
-        line.save(update_fields=["shipped"])
-    if not shipped:
-        raise OutOfStock(institution=supplier.name, item=_("请领药品"), wanted=sum(
-            (line.approved or 0) - line.shipped for line in lines), available=0, field="lines")
-    requisition.status = RequisitionStatus.SHIPPED
-    requisition.shipped_at, requisition.shipped_by = timezone.now(), _user(actor)
-    requisition.save(update_fields=["status", "shipped_at", "shipped_by"])
-    _audit(actor, AuditAction.UPDATE, requisition, requisition.path, request, status="shipped", quantity=shipped)
-    return requisition
-
-
-@transaction.atomic
-def requisition_receive(actor: Any, requisition_id: int, *, day: dt.date | None = None,
-                        request: Any = None) -> Requisition:
-    """收货: the requester receives exactly the batches shipped (transfers in)."""
-    requisition = _locked_requisition(actor, requisition_id)
-    check_may_act(actor, requisition.institution)
-    _require_status(requisition, _("收货"), RequisitionStatus.SHIPPED)
-    day = day or clock.today()
-    outgoing = (Movement.objects.filter(requisition_line__requisition=requisition)
-                .values_list("requisition_line_id", "batch_id").annotate(quantity=Sum("quantity")).order_by())
-    batches = Batch.objects.in_bulk({batch_id for _line, batch_id, _q in outgoing})
-    received: dict[int, int] = defaultdict(int)
-    for line_id, batch_id, quantity in outgoing:
-        if quantity < 0:  # shipped and not yet received
-            _move(actor, requisition.institution, batches[batch_id], MovementKind.TRANSFER_IN, -quantity, day,
-                  counterpart=requisition.supplier, document=requisition.number, requisition_line_id=line_id)
-            received[line_id] += -quantity
-    for line_id, quantity in received.items():
-        RequisitionLine.objects.filter(pk=line_id).update(received=F("received") + quantity)
-    requisition.status = RequisitionStatus.RECEIVED
-    requisition.received_at, requisition.received_by = timezone.now(), _user(actor)
-    requisition.save(update_fields=["status", "received_at", "received_by"])
-    _audit(actor, AuditAction.UPDATE, requisition, requisition.path, request, status="received",
-           quantity=sum(received.values()))
-    return requisition
-
-
-# ---------------------------------------------------------------- procurement
-
-
-@dataclass
-class Consolidation:
-    """What :func:`consolidate` made: the draft orders, and the items it could not order (no contract)."""
-
-    orders: list[PurchaseOrder] = field(default_factory=list)
-    no_contract: list[Medicine] = field(default_factory=list)
-
-
-def orders_visible(actor: Any) -> Any:
-    """Orders of a buyer in the caller's scope, and those with a line delivered into it (直送 to a centre)."""
-    bought = scope.visible(actor, PurchaseOrder.objects.all()).values("pk")
-    delivered = scope.visible(actor, PurchaseOrderLine.objects.all(), path_field="deliver_to__path").values("order_id")
-    return PurchaseOrder.objects.filter(Q(pk__in=bought) | Q(pk__in=delivered))
-
-
-@transaction.atomic
-def consolidate(actor: Any, buyer: Institution, *, direct: bool = False, day: dt.date | None = None,
-                request: Any = None) -> Consolidation:
-    """统一采购: the approved requisitions to the county not yet ordered, and the county's own items
-    below their reorder level, become one draft purchase order per contracted supplier.
-
-    Without ``direct`` everything is delivered to the county, which then ships the requisitions; with
-    it, what a centre asked for is delivered straight to it (直送) and the county orders only its own."""
-    check_may_act(actor, buyer, supplying=True)
-    if buyer.tier != Tier.COUNTY:
-        raise _invalid("buyer", _("只有县级机构统一采购"))
-    day = day or clock.today()
-    open_lines = list(RequisitionLine.objects.select_for_update().filter(
-        requisition__supplier=buyer, requisition__status=RequisitionStatus.APPROVED, order_line__isnull=True,
-        approved__gt=0).select_related("requisition", "medicine").order_by("pk"))
-    balances = batch_balances(buyer.pk)
-    usable: dict[int, int] = defaultdict(int)
-    for batch in Batch.objects.filter(pk__in=balances, expiry__gte=day):
-        usable[batch.medicine_id] += balances[batch.pk]
-    listed = formulary(buyer.tier, day)
-    # (medicine id, deliver-to institution id) → quantity, and the requisition lines it covers
-    needs: dict[tuple[int, int], int] = defaultdict(int)
-    covers: dict[tuple[int, int], list[RequisitionLine]] = defaultdict(list)
-    demand: dict[int, int] = defaultdict(int)
-    for line in open_lines:
-        target = line.requisition.institution_id if direct else buyer.pk
-        if direct:
-            needs[(line.medicine_id, target)] += line.approved or 0
-        else:
-            demand[line.medicine_id] += line.approved or 0
-        covers[(line.medicine_id, target)].append(line)
-    for medicine_id in set(listed) | set(demand):
-        entry = listed.get(medicine_id)
-        reorder, target_level = (entry.reorder_level, entry.target_level) if entry else (0, 0)
-        left = usable[medicine_id] - demand[medicine_id]
-        if left < reorder or left < 0:
-            need = max(0, target_level - left) if entry else -left
-            if need:
-                needs[(medicine_id, buyer.pk)] += need
-    medicines = Medicine.objects.in_bulk({medicine_id for medicine_id, _target in needs})
-    result = Consolidation()
-    by_supplier: dict[int, list[tuple[Medicine, int, int, Decimal]]] = defaultdict(list)
-    suppliers: dict[int, Any] = {}
-    for (medicine_id, target), quantity in sorted(needs.items()):
-        medicine = medicines[medicine_id]
-        price = price_on(medicine, day)
-        if price is None:
-            if medicine not in result.no_contract:
-                result.no_contract.append(medicine)
-            continue
-        suppliers[price.supplier_id] = price.supplier
-        by_supplier[price.supplier_id].append((medicine, target, quantity, price.unit_price))
-    for supplier_id, rows in sorted(by_supplier.items()):
-        order = PurchaseOrder.objects.create(number=_placeholder(), buyer=buyer, path=buyer.path,
-                                             supplier=suppliers[supplier_id], order_date=day, created_by=_user(actor))
-        _number(order, day)
-        total = Decimal("0")
-        for medicine, target, quantity, unit_price in rows:
-            order_line = PurchaseOrderLine.objects.create(order=order, medicine=medicine, quantity=quantity,
-                                                          unit_price=unit_price, deliver_to_id=target)
-            total += (unit_price * quantity).quantize(CENT)
-            for line in covers.get((medicine.pk, target), []):
-                line.order_line = order_line
-                line.save(update_fields=["order_line"])
-        order.total = total
-        order.save(update_fields=["total"])
-        _audit(actor, AuditAction.CREATE, order, buyer.path, request, number=order.number, lines=len(rows),
-               total=str(total))
-        result.orders.append(order)
-    return result
-
-
-def _locked_order(actor: Any, order_id: int) -> PurchaseOrder:
-    order = orders_visible(actor).filter(pk=order_id).first()
-    if order is None:
-        raise NotFound()
-    return PurchaseOrder.objects.select_for_update().select_related("buyer", "supplier").get(pk=order.pk)
-
-
-@transaction.atomic
-def order_decide(actor: Any, order_id: int, *, approve: bool, request: Any = None) -> PurchaseOrder:
-    """审批下单 (approve: sent to the supplier) or 撤销 (the requisition lines are free to order again)."""
-    order = _locked_order(actor, order_id)
-    check_may_act(actor, order.buyer, supplying=True)
-    _require_status(order, _("审批") if approve else _("撤销"), OrderStatus.DRAFT)
-    if approve:
-        order.status, order.approved_at, order.approved_by = OrderStatus.APPROVED, timezone.now(), _user(actor)
-    else:
-        order.status = OrderStatus.CANCELLED
-        RequisitionLine.objects.filter(order_line__order=order).update(order_line=None)
-    order.save(update_fields=["status", "approved_at", "approved_by"])
-    _audit(actor, AuditAction.UPDATE, order, order.path, request, status=order.status)
-    return order
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One delivered lot of an order line."""
-
-    line_id: int
-    lot: str
-    expiry: Any
-    quantity: Any
-    manufacturer: str = ""
-
-
-@transaction.atomic
-def receive_order(actor: Any, order_id: int, deliveries: Sequence[Delivery], *, day: dt.date | None = None,
-                  request: Any = None) -> PurchaseOrder:
-    """到货验收: each delivered lot is a receipt at the line's institution at the contract price; never more
-    than ordered. A direct delivery (直送) also completes the centre's requisition lines it covers."""
-    order = _locked_order(actor, order_id)
-    _require_status(order, _("验收"), OrderStatus.APPROVED, OrderStatus.PARTLY_RECEIVED)
-    day = day or clock.today()
-    if not deliveries:
-        raise _invalid("deliveries", _("至少一行"))
-    lines = {line.pk: line for line in order.lines.select_related("medicine", "deliver_to")}
-    direct: dict[int, list[Movement]] = defaultdict(list)
-    for index, delivery in enumerate(deliveries):
-        prefix = f"deliveries[{index}]."
-        line = lines.get(int(delivery.line_id)) if str(delivery.line_id).isdigit() else None
-        if line is None:
-            raise _invalid(f"{prefix}line", _("不是该订单的明细：%(line)s") % {"line": delivery.line_id})
-        check_may_act(actor, line.deliver_to)
-        item = ReceiptItem(medicine=line.medicine, lot=delivery.lot, expiry=delivery.expiry,
-                           quantity=delivery.quantity, unit_price=line.unit_price, manufacturer=delivery.manufacturer)
-        batch, quantity = _batch(item, line.medicine, day, prefix)
-        if line.received + quantity > line.quantity:
-            raise _invalid(f"{prefix}quantity", _("超过订购数量：已到 %(received)s，订购 %(ordered)s") % {
-                "received": line.received, "ordered": line.quantity})
-        movement = _move(actor, line.deliver_to, batch, MovementKind.RECEIPT, quantity, day, order_line=line,
-                         document=order.number)
-        line.received += quantity
-        line.save(update_fields=["received"])
-        if line.deliver_to_id != order.buyer_id:
-            direct[line.pk].append(movement)
-    for line_id, movements in direct.items():
-        _complete_direct(actor, lines[line_id], movements)
-    complete = all(line.received >= line.quantity for line in lines.values())
-    order.status = OrderStatus.RECEIVED if complete else OrderStatus.PARTLY_RECEIVED
-    order.save(update_fields=["status"])
-    _audit(actor, AuditAction.UPDATE, order, order.path, request, status=order.status, lots=len(deliveries))
-    return order
-
-
-def _complete_direct(actor: Any, order_line: PurchaseOrderLine, movements: list[Movement]) -> None:
-    """A direct delivery fills the requisition lines it covers, oldest first; a requisition whose lines
-    are all filled is received."""
-    arrived = sum(movement.quantity for movement in movements)
-    touched: set[int] = set()
-    for line in order_line.requisition_lines.select_related("requisition").order_by("pk"):
-        take = min(arrived, (line.approved or 0) - line.received)
-        if take <= 0:
-            continue
-        line.shipped += take
-        line.received += take
-        line.save(update_fields=["shipped", "received"])
-        arrived -= take
-        touched.add(line.requisition_id)
-    for requisition in Requisition.objects.filter(pk__in=touched, status=RequisitionStatus.APPROVED):
-        if all(line.received >= (line.approved or 0) for line in requisition.lines.all()):
-            requisition.status = RequisitionStatus.RECEIVED
-            requisition.received_at, requisition.received_by = timezone.now(), _user(actor)
-            requisition.save(update_fields=["status", "received_at", "received_by"])
-
-
-# ---------------------------------------------------------------- prescriptions and dispensing
-
-
-@dataclass(frozen=True)
-class PrescribedItem:
-    medicine: Any
-    quantity: Any
-    usage: str = ""
-    days: Any = None
-
-
-@transaction.atomic
-def prescribe(actor: Any, encounter_id: int, items: Sequence[PrescribedItem], *, prescriber: str = "",
-              request: Any = None) -> Prescription:
-    """开处方 for an encounter at an institution of the county: items of the catalogue, whole quantities."""
-    encounter = scope.get_visible(actor, Encounter.objects.select_related("institution"),
-                                  path_field=("path", "institution_path"), pk=encounter_id)
-    if encounter.institution is None:
-        raise _invalid("encounter", _("县外就诊不能在本系统开处方"))
-    check_may_act(actor, encounter.institution)
-    day = encounter.start_date
-    if not items:
-        raise _invalid("items", _("至少一种药品"))
-    lines = []
-    for index, item in enumerate(items):
-        prefix = f"items[{index}]."
-        medicine = medicine_of(item.medicine, f"{prefix}medicine", day)
-        days = None
-        if item.days not in (None, ""):
-            days = quantity_of(item.days, f"{prefix}days")
-            if days > 366:
-                raise _invalid(f"{prefix}days", _("天数过大"))
-        lines.append(PrescriptionLine(medicine=medicine, quantity=quantity_of(item.quantity, f"{prefix}quantity"),
-                                      usage=str(item.usage or "")[:100], days=days))
-    prescription = Prescription.objects.create(
-        number=_placeholder(), encounter=encounter, resident_id=encounter.resident_id, path=encounter.path,
-        institution=encounter.institution, institution_path=encounter.institution.path, prescribed_on=day,
-        prescriber=(prescriber or encounter.clinician_name or getattr(actor, "get_full_name", lambda: "")() or
-                    getattr(actor, "username", ""))[:50], created_by=_user(actor))
-    _number(prescription, day)
-    for line in lines:
-        line.prescription = prescription
-    PrescriptionLine.objects.bulk_create(lines)
-    _audit(actor, AuditAction.CREATE, prescription, prescription.path, request, number=prescription.number,
-           encounter=encounter.pk, lines=len(lines))
-    return prescription
-
-
-@transaction.atomic
-def dispense(actor: Any, prescription_id: int, *, day: dt.date | None = None, request: Any = None) -> Prescription:
-    """发药: every line first-expiry-first-out at the batches' price (零差率), all lines or none.
-
-    Refused: an item not on the institution tier's list, not enough unexpired stock, a prescription
-    already dispensed or cancelled."""
-    try:
-        prescription = scope.get_visible(actor, Prescription.objects.select_for_update(), path_field=BOTH_PATHS,
-                                         pk=prescription_id)
-    except OperationalError as exc:
-        raise StockBusy() from exc
-    institution = Institution.objects.get(pk=prescription.institution_id)
-    check_may_act(actor, institution)
-    _require_status(prescription, _("发药"), PrescriptionStatus.OPEN)
-    day = day or clock.today()
-    lines = list(prescription.lines.select_related("medicine"))
-    for index, line in enumerate(lines):
-        _check_listed(line.medicine, institution, day, f"items[{index}].medicine")
-    _lock(institution, sorted({line.medicine_id for line in lines}))
-    amount = essential = Decimal("0")
-    for line in lines:
-        line.amount = Decimal("0")
-        for batch, quantity in fefo(institution, line.medicine, line.quantity, day):
-            movement = _move(actor, institution, batch, MovementKind.DISPENSE, -quantity, day,
-                             document=prescription.number, prescription_line=line)
-            line.amount -= movement.amount
-        line.save(update_fields=["amount"])
-        amount += line.amount
-        if line.medicine.essential:
-            essential += line.amount
-    prescription.status, prescription.amount, prescription.essential_amount = (
-        PrescriptionStatus.DISPENSED, amount, essential)
-    prescription.dispensed_at, prescription.dispensed_by = timezone.now(), _user(actor)
-    prescription.save(update_fields=["status", "amount", "essential_amount", "dispensed_at", "dispensed_by"])
-    _audit(actor, AuditAction.UPDATE, prescription, prescription.path, request, status="dispensed",
-           amount=str(amount))
-    return prescription
-
-
-@transaction.atomic
-def prescription_cancel(actor: Any, prescription_id: int, *, request: Any = None) -> Prescription:
-    prescription = scope.get_visible(actor, Prescription.objects.select_for_update(), path_field=BOTH_PATHS,
-                                     pk=prescription_id)
-    check_may_act(actor, Institution.objects.get(pk=prescription.institution_id))
-    _require_status(prescription, _("作废"), PrescriptionStatus.OPEN)
-    prescription.status = PrescriptionStatus.CANCELLED
-    prescription.save(update_fields=["status"])
-    _audit(actor, AuditAction.UPDATE, prescription, prescription.path, request, status="cancelled")
-    return prescription
-
-
-@transaction.atomic
-def return_dispensed(actor: Any, line_id: int, quantity: Any, *, day: dt.date | None = None,
-                     request: Any = None) -> list[Movement]:
-    """退药: units of a dispensed line come back into the batches they left (latest-expiry first)."""
-    line = PrescriptionLine.objects.select_related("prescription", "medicine").filter(
-        pk=line_id, prescription__in=prescriptions_visible(actor)).first()
-    if line is None:
-        raise NotFound()
-    prescription = Prescription.objects.select_for_update().get(pk=line.prescription_id)
-    institution = Institution.objects.get(pk=prescription.institution_id)
-    check_may_act(actor, institution)
-    _require_status(prescription, _("退药"), PrescriptionStatus.DISPENSED)
-    day = day or clock.today()
-    count = quantity_of(quantity, "quantity")
-    net = dict(line.movements.values_list("batch_id").annotate(q=Sum("quantity")).order_by())
-    out = -sum(net.values())
-    if count > out:
-        raise _invalid("quantity", _("退药数量超过实发数量 %(dispensed)s") % {"dispensed": out})
-    movements = []
-    for batch in Batch.objects.filter(pk__in=[pk for pk, q in net.items() if q < 0]).order_by("-expiry", "-pk"):
-        if count == 0:
-            break
-        back = min(count, -net[batch.pk])
-        movements.append(_move(actor, institution, batch, MovementKind.RETURN, back, day, document=prescription.number,
-                               prescription_line=line))
-        count -= back
-    refund = sum((movement.amount for movement in movements), Decimal("0"))
-    line.amount -= refund
-    line.save(update_fields=["amount"])
-    prescription.amount -= refund
-    if line.medicine.essential:
-        prescription.essential_amount -= refund
-    prescription.save(update_fields=["amount", "essential_amount"])
-    _audit(actor, AuditAction.UPDATE, prescription, prescription.path, request, returned=str(refund))
-    return movements
 
 
 # ---------------------------------------------------------------- stock takes
@@ -884,33 +430,57 @@ def stocktake_post(actor: Any, take_id: int, *, request: Any = None) -> StockTak
 
 @dataclass
 class LedgerCheck:
-    """What :func:`ledger_check` found: holdings below zero, movements whose sign, amount or document
-    is wrong, transfers received that differ from what was shipped."""
+    """What :func:`ledger_check` found: holdings below zero, movements whose amount is wrong, transfers
+    received that differ from what was shipped, and kept sums that differ from the movements."""
 
     negative: list[tuple[int, int, int]] = field(default_factory=list)  # (institution, batch, quantity)
     bad_amount: list[int] = field(default_factory=list)
     unmatched_transfers: list[int] = field(default_factory=list)  # requisition lines
+    stale_balances: list[tuple[int, int, int, int]] = field(default_factory=list)  # (institution, batch, kept, sum)
+    stale_use: list[tuple[int, int, dt.date]] = field(default_factory=list)  # (institution, item, month)
 
     @property
     def ok(self) -> bool:
-        return not (self.negative or self.bad_amount or self.unmatched_transfers)
+        return not (self.negative or self.bad_amount or self.unmatched_transfers or self.stale_balances
+                    or self.stale_use)
 
 
 def ledger_check() -> LedgerCheck:
-    """Check the whole ledger: no batch below zero anywhere (the running balance, in the order written),
-    every amount = quantity × price, and a received transfer brought in exactly what went out."""
+    """Check the whole ledger in the database: no batch below zero anywhere at any point (the running
+    balance, in the order written), every amount = quantity × price (to the fen), a received transfer
+    brought in exactly what went out, and the kept balances and monthly use equal the movements."""
     check = LedgerCheck()
-    running: dict[tuple[int, int], int] = defaultdict(int)
-    rows = Movement.objects.order_by("pk").values_list("pk", "institution_id", "batch_id", "quantity", "unit_price",
-                                                       "amount")
-    for pk, institution_id, batch_id, quantity, unit_price, amount in rows.iterator(chunk_size=20_000):
-        running[(institution_id, batch_id)] += quantity
-        if running[(institution_id, batch_id)] < 0:
-            check.negative.append((institution_id, batch_id, running[(institution_id, batch_id)]))
-        if (unit_price * quantity).quantize(CENT) != amount:
-            check.bad_amount.append(pk)
+    running = Window(Sum("quantity"), partition_by=[F("institution_id"), F("batch_id")], order_by=F("pk").asc())
+    check.negative = list(Movement.objects.annotate(running=running).filter(running__lt=0).order_by("pk")
+                          .values_list("institution_id", "batch_id", "running"))
+    # amount is quantity × price rounded to the fen: within half a fen of it (either way at an exact half)
+    gap = ExpressionWrapper(F("amount") - F("quantity") * F("unit_price"),
+                            output_field=DecimalField(max_digits=20, decimal_places=4))
+    check.bad_amount = list(Movement.objects.annotate(gap=gap).filter(
+        Q(gap__gt=HALF_FEN) | Q(gap__lt=-HALF_FEN)).order_by("pk").values_list("pk", flat=True))
     transfers = (Movement.objects.filter(requisition_line__requisition__status=RequisitionStatus.RECEIVED,
                                          kind__in=[MovementKind.TRANSFER_OUT, MovementKind.TRANSFER_IN])
                  .values_list("requisition_line_id", "batch_id").annotate(q=Sum("quantity")).order_by())
     check.unmatched_transfers = sorted({line_id for line_id, _batch, quantity in transfers if quantity})
+    totals = {(inst, batch): total for inst, batch, total in Movement.objects.values_list(
+        "institution_id", "batch_id").annotate(total=Sum("quantity")).order_by()}
+    for inst, batch, kept in Holding.objects.values_list("institution_id", "batch_id", "quantity"):
+        total = totals.pop((inst, batch), 0)
+        if kept != total:
+            check.stale_balances.append((inst, batch, kept, total))
+    check.stale_balances += [(inst, batch, 0, total) for (inst, batch), total in totals.items()]  # no holding
+    used = {(inst, med, _as_date(month)): (-q, -a) for inst, med, month, q, a in Movement.objects.filter(
+        kind__in=sums.USE_KINDS).annotate(month=TruncMonth("moved_on")).values_list(
+        "institution_id", "medicine_id", "month").annotate(q=Sum("quantity"), a=Sum("amount")).order_by()}
+    for inst, med, month, q, a in MonthlyUse.objects.values_list("institution_id", "medicine_id", "month",
+                                                                 "quantity", "amount"):
+        if used.pop((inst, med, month), (0, Decimal("0"))) != (q, a):
+            check.stale_use.append((inst, med, month))
+    check.stale_use += [key for key, (q, a) in used.items() if q or a]
+    check.stale_balances.sort()
+    check.stale_use.sort()
     return check
+
+
+def _as_date(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value

@@ -21,7 +21,7 @@ from yigongti.core.errors import DomainError, NotFound, PermissionDenied
 from yigongti.core.paging import paged
 from yigongti.registry.choices import Tier
 
-from . import services
+from . import services, services_flow
 from .choices import OrderStatus
 from .forms import ConsolidateForm, OrderReceiptForm
 from .models import PurchaseOrder
@@ -40,7 +40,7 @@ def _buyers(user: Any) -> list[Any]:
 def orders(request: HttpRequest) -> HttpResponse:
     user = request.user
     require_reader(user)
-    queryset = services.orders_visible(user).select_related("buyer", "supplier")
+    queryset = services_flow.orders_visible(user).select_related("buyer", "supplier")
     status = request.GET.get("status") or ""
     if status in OrderStatus.values:
         queryset = queryset.filter(status=status)
@@ -64,7 +64,7 @@ def consolidate(request: HttpRequest) -> HttpResponse:
     form = ConsolidateForm(request.POST)
     form.is_valid()
     try:
-        result = services.consolidate(user, buyer, direct=bool(form.cleaned_data.get("direct")), request=request)
+        result = services_flow.consolidate(user, buyer, direct=bool(form.cleaned_data.get("direct")), request=request)
     except DomainError as error:
         if error.status in (403, 404):
             raise
@@ -90,7 +90,7 @@ def _lines(order: PurchaseOrder) -> list[Any]:
 
 
 def order_get(user: Any, pk: int) -> PurchaseOrder:
-    return scope.get_visible(user, services.orders_visible(user).select_related(
+    return scope.get_visible(user, services_flow.orders_visible(user).select_related(
         "buyer", "supplier", "created_by", "approved_by"), pk=pk)
 
 
@@ -135,7 +135,7 @@ def order_decide(request: HttpRequest, pk: int, approve: bool) -> HttpResponse:
     if request.method == "GET":
         return redirect("medicines:order", pk=order.pk)
     try:
-        services.order_decide(user, order.pk, approve=approve, request=request)
+        services_flow.order_decide(user, order.pk, approve=approve, request=request)
     except DomainError as error:
         if error.status in (403, 404):
             raise
@@ -163,13 +163,13 @@ def order_receive(request: HttpRequest, pk: int) -> HttpResponse:
     if not filled:
         form.add_error(None, _("请至少填写一行到货批次（批号、有效期、数量）。"))
         return render(request, "medicines/order.html", _context(request, order, form), status=422)
-    deliveries = [services.Delivery(line_id=row["line"], lot=row["lot"], expiry=row["expiry"] or "",
-                                    quantity=row["quantity"] if row["quantity"] is not None else "",
-                                    manufacturer=row["manufacturer"] or "") for _i, row in filled]
+    deliveries = [services_flow.Delivery(line_id=row["line"], lot=row["lot"], expiry=row["expiry"] or "",
+                                         quantity=row["quantity"] if row["quantity"] is not None else "",
+                                         manufacturer=row["manufacturer"] or "") for _i, row in filled]
     aliases = {f"deliveries[{index}].{name}": f"{name}_{row}" for index, (row, _values) in enumerate(filled)
                for name in ("lot", "expiry", "quantity", "line")}
     try:
-        order = services.receive_order(user, order.pk, deliveries, request=request)
+        order = services_flow.receive_order(user, order.pk, deliveries, request=request)
     except DomainError as error:
         if isinstance(error, NotFound):
             raise

@@ -24,7 +24,7 @@ from yigongti.core import audit, scope
 from yigongti.core.errors import DomainError, NotFound
 from yigongti.registry.models import Institution
 
-from . import selectors, services
+from . import selectors, services_dispensing
 from .choices import PrescriptionStatus
 from .forms import PrescribeForm, ReturnForm
 from .models import Movement, Prescription, PrescriptionLine
@@ -96,13 +96,13 @@ def prescribe(request: HttpRequest, pk: int) -> HttpResponse:
         status = 422
         if form.is_valid():
             filled = form.filled()
-            items = [services.PrescribedItem(medicine=row["medicine"],
-                                             quantity=row["quantity"] if row["quantity"] is not None else "",
-                                             usage=row["usage"] or "", days=row["days"]) for _i, row in filled]
+            items = [services_dispensing.PrescribedItem(
+                medicine=row["medicine"], quantity=row["quantity"] if row["quantity"] is not None else "",
+                usage=row["usage"] or "", days=row["days"]) for _i, row in filled]
             aliases = {f"items[{index}].{name}": f"{name}_{row}" for index, (row, _v) in enumerate(filled)
                        for name in PrescribeForm.row_fields}
             try:
-                prescription = services.prescribe(user, encounter.pk, items, request=request)
+                prescription = services_dispensing.prescribe(user, encounter.pk, items, request=request)
             except DomainError as error:
                 put_error(form, error, aliases=aliases)
                 status = error.status
@@ -150,9 +150,9 @@ def prescription_act(request: HttpRequest, pk: int, action: str) -> HttpResponse
         return redirect("medicines:prescription", pk=prescription.pk)
     try:
         if action == "dispense":
-            services.dispense(user, prescription.pk, request=request)
+            services_dispensing.dispense(user, prescription.pk, request=request)
         else:
-            services.prescription_cancel(user, prescription.pk, request=request)
+            services_dispensing.prescription_cancel(user, prescription.pk, request=request)
     except DomainError as error:
         if error.status in (403, 404):
             raise
@@ -186,7 +186,7 @@ def line_return(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReturnForm(request.POST, prefix=f"return-{line.pk}")
     if form.is_valid():
         try:
-            services.return_dispensed(user, line.pk, form.cleaned_data["quantity"], request=request)
+            services_dispensing.return_dispensed(user, line.pk, form.cleaned_data["quantity"], request=request)
         except DomainError as error:
             if error.status in (403, 404):
                 raise

@@ -26,7 +26,7 @@ from yigongti.core.paging import paged
 from yigongti.core.tree import subtree_q
 from yigongti.registry.choices import Tier
 
-from . import selectors, services
+from . import selectors, services, services_flow
 from .choices import MovementKind, RequisitionStatus
 from .forms import DecideForm, RequisitionFilterForm, RequisitionForm, ShipForm
 from .models import Movement, Requisition
@@ -40,7 +40,7 @@ def requisitions(request: HttpRequest) -> HttpResponse:
     user = request.user
     require_reader(user)
     form = RequisitionFilterForm(request.GET or None)
-    queryset = services.requisitions_visible(user).select_related("institution", "supplier", "created_by")
+    queryset = services_flow.requisitions_visible(user).select_related("institution", "supplier", "created_by")
     status = request.GET.get("status") or ""
     if status in RequisitionStatus.values:
         queryset = queryset.filter(status=status)
@@ -63,7 +63,7 @@ def requisition_new(request: HttpRequest) -> HttpResponse:
     require_reader(user)
     institution = org_of(request)
     services.check_may_act(user, institution)
-    supplier = services.supplier_of(institution)
+    supplier = services_flow.supplier_of(institution)
     lines = selectors.stock(institution, today(), listed_only=True)
     form = RequisitionForm(request.POST if request.method == "POST" else None, lines=lines)
     status = 200
@@ -72,8 +72,8 @@ def requisition_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             wanted = form.wanted()
             try:
-                requisition = services.requisition_submit(user, institution, wanted, note=form.cleaned_data["note"],
-                                                          request=request)
+                requisition = services_flow.requisition_submit(user, institution, wanted,
+                                                               note=form.cleaned_data["note"], request=request)
             except DomainError as error:
                 put_error(form, error, aliases={f"lines[{code}]": f"qty_{code}" for code in wanted})
                 status = error.status
@@ -87,7 +87,7 @@ def requisition_new(request: HttpRequest) -> HttpResponse:
 
 
 def requisition_get(user: Any, pk: int) -> Requisition:
-    return scope.get_visible(user, services.requisitions_visible(user).select_related(
+    return scope.get_visible(user, services_flow.requisitions_visible(user).select_related(
         "institution", "supplier", "created_by", "decided_by", "shipped_by", "received_by"), pk=pk)
 
 
@@ -156,9 +156,9 @@ def requisition_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 return _again(request, requisition, forms, 422)
             approve = "reject" not in request.POST
             try:
-                services.requisition_decide(user, requisition.pk, approve=approve,
-                                            approved=form.approved() if approve else None,
-                                            note=form.cleaned_data["note"], request=request)
+                services_flow.requisition_decide(user, requisition.pk, approve=approve,
+                                                 approved=form.approved() if approve else None,
+                                                 note=form.cleaned_data["note"], request=request)
             except DomainError as error:
                 put_error(form, error, aliases={f"approved[{line.pk}]": f"approved_{line.pk}" for line in lines})
                 return _again(request, requisition, forms, error.status)
@@ -167,14 +167,14 @@ def requisition_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "ship":
             ship = ShipForm(request.POST)
             ship.is_valid()
-            services.requisition_ship(user, requisition.pk, partial=bool(ship.cleaned_data.get("partial")),
-                                      request=request)
+            services_flow.requisition_ship(user, requisition.pk, partial=bool(ship.cleaned_data.get("partial")),
+                                           request=request)
             messages.success(request, _("请领单 %(number)s 已配送。") % {"number": requisition.number})
         elif action == "receive":
-            services.requisition_receive(user, requisition.pk, request=request)
+            services_flow.requisition_receive(user, requisition.pk, request=request)
             messages.success(request, _("请领单 %(number)s 已收货入库。") % {"number": requisition.number})
         else:
-            services.requisition_cancel(user, requisition.pk, request=request)
+            services_flow.requisition_cancel(user, requisition.pk, request=request)
             messages.success(request, _("请领单 %(number)s 已撤销。") % {"number": requisition.number})
     except DomainError as error:
         if error.status in (403, 404):

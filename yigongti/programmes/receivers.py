@@ -20,12 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, Value
-from django.db.models.functions import Concat, Substr
 
 from yigongti.care.signals import care_plan_issued
 from yigongti.core.clock import today
-from yigongti.core.tree import subtree_q
+from yigongti.core.tree import subtree_move
 from yigongti.registry.services import path_moved
 from yigongti.residents.choices import RecordStatus
 from yigongti.residents.models import Resident
@@ -98,9 +96,8 @@ def on_division_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) ->
     """A division subtree was re-parented: rewrite the paths of enrolments, schedules and visits."""
     if old == new:
         return
-    rewritten = Concat(Value(new), Substr("path", len(old) + 1), output_field=CharField())
     for model in PATHED:
-        model.objects.filter(subtree_q(old)).update(path=rewritten)
+        subtree_move(model.objects.all(), old, new)
 
 
 def connect() -> None:

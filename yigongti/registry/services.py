@@ -23,8 +23,7 @@ from typing import Any, Literal, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.db.models import CharField, Model, QuerySet, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import Model, QuerySet
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +31,7 @@ from yigongti.core import audit
 from yigongti.core.errors import Conflict, NotFound, ValidationFailed
 from yigongti.core.ids import resident_id_problem, resident_id_sex
 from yigongti.core.models import AuditAction
-from yigongti.core.tree import is_within, join, subtree_q
+from yigongti.core.tree import is_within, join, subtree_move
 
 from .choices import (
     ALLOWED_PARENT_TYPES,
@@ -106,10 +105,8 @@ def _rewrite_paths(old: str, new: str) -> None:
     """Replace the prefix ``old`` by ``new`` in every path of the subtree (divisions, institutions, staff)."""
     if old == new:
         return
-    rewritten = Concat(Value(new), Substr("path", len(old) + 1), output_field=CharField())
-    Division.objects.filter(subtree_q(old)).update(path=rewritten)
-    Institution.objects.filter(subtree_q(old)).update(path=rewritten)
-    StaffMember.objects.filter(subtree_q(old)).update(path=rewritten)
+    for model in (Division, Institution, StaffMember):
+        subtree_move(model.objects.all(), old, new)
     path_moved.send(sender=Division, old=old, new=new)
 
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db.models import CharField, Model, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import Model
 from django.dispatch import Signal
 
-from yigongti.core.tree import subtree_q
+from yigongti.core.tree import subtree_move
 from yigongti.registry.services import path_moved
 
 from .models import Household, MatchPair, Resident
@@ -38,13 +37,8 @@ def on_division_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) ->
     """A division subtree was re-parented: rewrite the paths of residents, households and pairs."""
     if old == new:
         return
-    rewritten = Concat(Value(new), Substr("path", len(old) + 1), output_field=CharField())
     for model in (Resident, Household, MatchPair):
-        model.objects.filter(subtree_q(old)).update(path=rewritten)
-
-
-def _rewritten(old: str, new: str, field: str) -> Concat:
-    return Concat(Value(new), Substr(field, len(old) + 1), output_field=CharField())
+        subtree_move(model.objects.all(), old, new)
 
 
 def follow_resident(models: Sequence[type[Model]], *, uid: str, resident_field: str = "resident",
@@ -74,7 +68,7 @@ def follow_resident(models: Sequence[type[Model]], *, uid: str, resident_field: 
             return
         for model in models:
             for field in ("path", *extra.get(model, ())):
-                model._base_manager.filter(subtree_q(old, field)).update(**{field: _rewritten(old, new, field)})
+                subtree_move(model._base_manager.all(), old, new, field)
 
     resident_moved.connect(on_moved, dispatch_uid=f"{uid}.resident_moved", weak=False)
     resident_merging.connect(on_merging, dispatch_uid=f"{uid}.resident_merging", weak=False)

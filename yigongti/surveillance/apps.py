@@ -22,16 +22,10 @@ class SurveillanceConfig(AppConfig):
 
 
 def _on_path_moved(sender: Any, *, old: str, new: str, **kwargs: Any) -> None:
-    from django.db.models import CharField, Value
-    from django.db.models.functions import Concat, Substr
-
-    from yigongti.core.tree import subtree_q
+    from yigongti.core.tree import subtree_move
 
     from .models import CaseCard, Outbreak, Signal
 
-    if old == new:
-        return
     for model, fields in ((CaseCard, ("path", "institution_path")), (Signal, ("path",)), (Outbreak, ("path",))):
         for field in fields:
-            model._base_manager.filter(subtree_q(old, field)).update(
-                **{field: Concat(Value(new), Substr(field, len(old) + 1), output_field=CharField())})
+            subtree_move(model._base_manager.all(), old, new, field)

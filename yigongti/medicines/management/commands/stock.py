@@ -66,9 +66,10 @@ class Command(BaseCommand):
         ledger = data["ledger"]
         if not ledger["ok"]:
             line = _("库存账不平：%(negative)s 处结存为负，%(amounts)s 条流水金额不符，"
-                     "%(transfers)s 条调拨收发不符") % {
+                     "%(transfers)s 条调拨收发不符，%(stale)s 处结存或月消耗与流水合计不符") % {
                 "negative": len(ledger["negative"]), "amounts": len(ledger["bad_amount"]),
-                "transfers": len(ledger["unmatched_transfers"])}
+                "transfers": len(ledger["unmatched_transfers"]),
+                "stale": len(ledger["stale_balances"]) + len(ledger["stale_use"])}
             self.stderr.write(f"ygt stock: {line}")
             raise SystemExit(1)
 
@@ -137,7 +138,11 @@ def report_data(institutions: QuerySet[Institution], day: dt.date, days: int) ->
         "date": day.isoformat(), "days": days, "institutions": rows,
         "ledger": {"ok": check.ok,
                    "negative": [{"institution": i, "batch": b, "quantity": q} for i, b, q in check.negative],
-                   "bad_amount": check.bad_amount, "unmatched_transfers": check.unmatched_transfers},
+                   "bad_amount": check.bad_amount, "unmatched_transfers": check.unmatched_transfers,
+                   "stale_balances": [{"institution": i, "batch": b, "kept": k, "sum": t}
+                                      for i, b, k, t in check.stale_balances],
+                   "stale_use": [{"institution": i, "medicine": m, "month": month.isoformat()}
+                                 for i, m, month in check.stale_use]},
     }
 
 
@@ -171,8 +176,9 @@ def table_text(data: dict[str, Any]) -> str:
     console.print(table)
     ledger = data["ledger"]
     console.print(_("账务核对：%(result)s（结存为负 %(negative)s，金额不符 %(amounts)s，"
-                    "调拨收发不符 %(transfers)s）") % {
+                    "调拨收发不符 %(transfers)s，结存或月消耗与流水不符 %(stale)s）") % {
         "result": _("平衡") if ledger["ok"] else _("不平"), "negative": len(ledger["negative"]),
-        "amounts": len(ledger["bad_amount"]), "transfers": len(ledger["unmatched_transfers"])},
+        "amounts": len(ledger["bad_amount"]), "transfers": len(ledger["unmatched_transfers"]),
+        "stale": len(ledger["stale_balances"]) + len(ledger["stale_use"])},
         markup=False, highlight=False)
     return buffer.getvalue()
