@@ -31,6 +31,7 @@ from yigongti.registry.choices import InstitutionType
 from yigongti.residents.models import Resident
 
 pytestmark = pytest.mark.django_db
+DEMO_MODULES = "registry,accounts,residents,programmes,care,referrals"  # what the checks below read
 ICD10 = re.compile(r"^[A-Z]\d{2}(\.\d{1,3})?$")
 
 
