@@ -48,6 +48,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = keep
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_left_on_postgresql(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A live server's request threads can leave a connection to the PostgreSQL test database open, and
+    pytest-django then cannot drop it at the end (a warning, and the database left on the server): end
+    such sessions before it tries."""
+    if os.environ.get("YGT_DB_PASS") != "postgresql":
+        yield
+        return
+    request.getfixturevalue("django_db_setup")  # set up first, so torn down after this
+    yield
+    from django.db import connection
+
+    with request.getfixturevalue("django_db_blocker").unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 @pytest.fixture(autouse=True)
 def _reset_language() -> Iterator[None]:
     """A request in English must not leave English active for the next test of the process."""
