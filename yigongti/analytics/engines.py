@@ -8,7 +8,6 @@ Both see the same relations: one view per fact (its partitions) and the two peri
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yigongti.core.errors import DomainError
+from yigongti.core.spark import session as spark_session
 
 from .export import fact_dir, fact_glob
 from .export import root as export_root
@@ -96,24 +96,16 @@ class SparkEngine:
 
     def __init__(self, periods: Iterable[Period], base: Path | None = None, master: str | None = None) -> None:
         try:
-            from pyspark.sql import SparkSession
+            import pyspark  # noqa: F401
         except ImportError as exc:  # the optional extra .[spark]
             raise EngineUnavailable(engine="spark", reason=_("未安装 PySpark（pip install -e \".[spark]\"）")) from exc
         master = master or getattr(settings, "YGT_SPARK_MASTER", "") or "local[*]"
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the driver's services on loopback only
         try:
-            builder = (SparkSession.builder.master(master).appName("yigongti-analytics")
-                       .config("spark.ui.enabled", "false")
-                       .config("spark.ui.showConsoleProgress", "false")
-                       .config("spark.sql.shuffle.partitions", str(getattr(settings, "YGT_SPARK_PARTITIONS", 8)))
-                       .config("spark.sql.session.timeZone", "UTC")
-                       .config("spark.driver.host", "127.0.0.1")
-                       .config("spark.driver.bindAddress", "127.0.0.1"))
-            self.spark = builder.getOrCreate()
+            self.spark = spark_session(master, "yigongti-analytics")
         except Exception as exc:  # no JVM, bad master URL
             raise EngineUnavailable(engine="spark", reason=str(exc).splitlines()[0][:200]) from exc
-        self.spark.sparkContext.setLogLevel("ERROR")
+        self.spark.conf.set("spark.sql.shuffle.partitions", str(getattr(settings, "YGT_SPARK_PARTITIONS", 8)))
+        self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         for fact in FACTS.values():
             frame = (self.spark.read.option("recursiveFileLookup", "true")
                      .parquet(str(fact_dir(fact.name, base))))

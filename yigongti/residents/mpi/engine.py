@@ -22,6 +22,7 @@ import duckdb
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.errors import ValidationFailed
+from yigongti.core.spark import session as spark_session
 
 from .comparisons import Model, load_model, settings_dict
 from .features import People, build_features, present_fields
@@ -53,18 +54,12 @@ def _quiet_splink() -> None:
 def _spark_session() -> Any:
     """A local Spark (2 cores) with Splink's similarity UDF jar — created only when asked for."""
     try:
-        from pyspark.sql import SparkSession
-        from splink.backends.spark import similarity_jar_location
+        import pyspark  # noqa: F401
     except ImportError as exc:
         raise ValidationFailed(reason=_("未安装 pyspark，无法使用 Spark 引擎")) from exc
-    return (
-        SparkSession.builder.master("local[2]").appName("ygt-mpi")
-        .config("spark.jars", similarity_jar_location())
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
+    spark = spark_session("local[2]", "ygt-mpi")
+    spark.conf.set("spark.sql.shuffle.partitions", "4")
+    return spark
 
 
 class _Backend:
