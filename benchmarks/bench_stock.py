@@ -222,14 +222,10 @@ def measure(args: argparse.Namespace, today: dt.date) -> None:
 
 def _summed_consumption(start: dt.date, end: dt.date) -> list[Any]:
     """The consumption query as it was before the monthly use was kept: every movement of the range."""
-    from django.db.models import Sum
-    from django.db.models.functions import TruncMonth
-
     from yigongti.medicines.models import Movement
+    from yigongti.medicines.sums import monthly_use
 
-    return list(Movement.objects.filter(moved_on__gte=start, moved_on__lte=end, kind__in=["dispense", "return"])
-                .annotate(month=TruncMonth("moved_on")).values_list("month", "institution_id", "medicine_id")
-                .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by())
+    return list(monthly_use(Movement.objects.filter(moved_on__gte=start, moved_on__lte=end)))
 
 
 def main() -> None:

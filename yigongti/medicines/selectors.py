@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
 
 from yigongti.core import scope
 from yigongti.registry.models import Institution
@@ -33,6 +32,7 @@ from .models import (
     Prescription,
     PrescriptionLine,
 )
+from .sums import monthly_use
 
 BOTH_PATHS = ("path", "institution_path")
 EXPIRING_DAYS = 90  # 近效期: expiring within this many days (the default of the alerts)
@@ -256,24 +256,17 @@ def consumption(institutions: QuerySet[Institution], start: dt.date, end: dt.dat
     for low, high in parts:
         if low > high:
             continue
-        for month, inst, med, quantity, amount in (
-                Movement.objects.filter(institution__in=institutions, moved_on__gte=low, moved_on__lte=high,
-                                        kind__in=[MovementKind.DISPENSE, MovementKind.RETURN])
-                .annotate(month=TruncMonth("moved_on")).values_list("month", "institution_id", "medicine_id")
-                .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by()):
-            row = found[(_as_date(month), inst, med)]
-            row[0] -= quantity
-            row[1] -= amount
+        for month, inst, med, quantity, amount in monthly_use(
+                Movement.objects.filter(institution__in=institutions, moved_on__gte=low, moved_on__lte=high)):
+            row = found[(month, inst, med)]
+            row[0] += quantity
+            row[1] += amount
     return [ConsumptionRow(month, inst, med, quantity, amount)
             for (month, inst, med), (quantity, amount) in sorted(found.items()) if quantity]
 
 
 def _month_after(day: dt.date) -> dt.date:
     return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-
-
-def _as_date(value: Any) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
 
 @dataclass

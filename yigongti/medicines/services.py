@@ -29,7 +29,6 @@ from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Window
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -469,9 +468,7 @@ def ledger_check() -> LedgerCheck:
         if kept != total:
             check.stale_balances.append((inst, batch, kept, total))
     check.stale_balances += [(inst, batch, 0, total) for (inst, batch), total in totals.items()]  # no holding
-    used = {(inst, med, _as_date(month)): (-q, -a) for inst, med, month, q, a in Movement.objects.filter(
-        kind__in=sums.USE_KINDS).annotate(month=TruncMonth("moved_on")).values_list(
-        "institution_id", "medicine_id", "month").annotate(q=Sum("quantity"), a=Sum("amount")).order_by()}
+    used = {(inst, med, month): (q, a) for month, inst, med, q, a in sums.monthly_use(Movement.objects.all())}
     for inst, med, month, q, a in MonthlyUse.objects.values_list("institution_id", "medicine_id", "month",
                                                                  "quantity", "amount"):
         if used.pop((inst, med, month), (0, Decimal("0"))) != (q, a):
@@ -480,7 +477,3 @@ def ledger_check() -> LedgerCheck:
     check.stale_balances.sort()
     check.stale_use.sort()
     return check
-
-
-def _as_date(value: Any) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value

@@ -10,7 +10,7 @@ migration can call it with its historical models. The ledger check compares both
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,16 @@ USE_KINDS = ("dispense", "return")
 
 def month_of(day: dt.date) -> dt.date:
     return day.replace(day=1)
+
+
+def monthly_use(movements: Any) -> Iterator[tuple[dt.date, int, int, int, Decimal]]:
+    """(month, institution, item, quantity, amount) used — dispensed net of returns, positive — of these
+    movements, one row per month, institution and item: what :class:`MonthlyUse` keeps."""
+    rows = (movements.filter(kind__in=USE_KINDS).annotate(month=TruncMonth("moved_on"))
+            .values_list("month", "institution_id", "medicine_id")
+            .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by())
+    for month, institution, medicine, quantity, amount in rows.iterator(chunk_size=20_000):
+        yield as_date(month), institution, medicine, -quantity, -amount
 
 
 def use_add(use_model: Any, institution_id: int, medicine_id: int, day: dt.date, quantity: int,
@@ -52,18 +62,12 @@ def rebuild(holding_model: Any, movement_model: Any, use_model: Any,
                .order_by().values("batch_id").annotate(total=Sum("quantity")).values("total"))
     holdings.update(quantity=Coalesce(Subquery(balance), Value(0)))
     uses.delete()
-    rows = (movements.filter(kind__in=USE_KINDS).annotate(month=TruncMonth("moved_on"))
-            .values_list("institution_id", "medicine_id", "month")
-            .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by())
     use_model.objects.bulk_create(
-        (use_model(institution_id=institution, medicine_id=medicine, month=_as_date(month), quantity=-quantity,
-                   amount=-amount)
-         for institution, medicine, month, quantity, amount in rows.iterator(chunk_size=20_000)),
+        (use_model(institution_id=institution, medicine_id=medicine, month=month, quantity=quantity, amount=amount)
+         for month, institution, medicine, quantity, amount in monthly_use(movements)),
         batch_size=5_000)
 
 
-def _as_date(value: Any) -> dt.date:
+def as_date(value: Any) -> dt.date:
+    """A date from what a database's month truncation returns (a datetime on some backends)."""
     return value.date() if isinstance(value, dt.datetime) else value
-
-
-__all__ = ["USE_KINDS", "month_of", "rebuild", "use_add"]
